@@ -1,0 +1,320 @@
+"""Ingest export files into the canonical model, every row accounted for.
+
+For each file: read it (``readers``), apply the mapping in one SQL pass that parses every field and
+names the reason a row cannot be loaded, then sort each row into exactly one bucket:
+
+* **loaded**: a new record, or a new version of a known one (``rows_updated``, a part of loaded);
+* **duplicate**: same source key and same content as the current version (or as the row before
+  it in the same file);
+* **quarantined**: unparseable record, missing key or required field, or a value that does not
+  read; kept with file, location, column and reason, its raw values in the protected identity store.
+
+``rows_read = rows_loaded + rows_quarantined + rows_duplicate`` holds for every file, and is
+checked before the batch is recorded.  Free text is redacted before it is stored; identity
+fields go only to the identity store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import CxchainError, MappingError
+from ..settings import Settings
+from ..store import Transaction
+from .mapping import Mapping, compile_field, lit, q, resolve_column
+from .model import IDENTITY_FIELDS, SYSTEM_COLUMNS, fields_of
+from .readers import RawTable, Reject, read_file
+
+Redact = Callable[[Sequence[str | None]], list[str | None]]
+
+
+@dataclass
+class FileReport:
+    """Counts for one ingested file (the reconciliation identity holds for each)."""
+
+    file: str
+    source: str
+    batch_id: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_updated: int = 0
+    quarantine_sample: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: bool = False
+
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
+
+
+@dataclass
+class IngestReport:
+    """Result of one ingest: per-file entries and totals."""
+
+    files: list[FileReport] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        keys = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_updated")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+    def to_dict(self) -> dict[str, Any]:
+        sample = [s for f in self.files for s in f.quarantine_sample][:20]
+        return {"files": [asdict(f) for f in self.files], "totals": self.totals(), "quarantine_sample": sample,
+                "reconciles": all(f.reconciles() for f in self.files)}
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _column_for(mp: Mapping, wanted: str, raw: RawTable, where: str) -> str:
+    col = resolve_column(wanted, raw.columns)
+    if col is None:
+        close = [c for c in raw.columns if wanted.lower()[:4] in c.lower()][:5]
+        hint = f" Similar columns: {', '.join(close)}." if close else f" The file has: {', '.join(raw.columns[:30])}."
+        raise MappingError(f"{where}: the mapping {mp.path or mp.source} names column {wanted!r}, which this file does not have.{hint} "
+                           "Fix the mapping, or run `cxchain map suggest` on this file.")
+    return col
+
+
+def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, where: str) -> tuple[str, list[str]]:
+    """SELECT that maps the raw table to canonical fields plus _key, _hash, _reason, _column."""
+    model = fields_of(mp.entity)
+    day_first = bool(settings["dates.day_first"])
+    exprs: list[str] = []
+    checks: list[tuple[str, str]] = []
+    names: list[str] = []
+    msg_cols = {"text": "_messages.customer_text", "agent_text": "_messages.agent_text",
+                "message_count": "_messages.count", "customer_message_count": "_messages.customer_count"}
+    for f in model.values():
+        fm = mp.fields.get(f.name)
+        col: str | None = None
+        if fm is None and mp.messages and f.name in msg_cols and msg_cols[f.name] in raw.columns:
+            from .mapping import FieldMap
+
+            fm, col = FieldMap(f.name, column=msg_cols[f.name]), msg_cols[f.name]
+        if fm is None:
+            exprs.append(f"CAST(NULL AS {_sql_type(f.type)}) AS {q(f.name)}")
+            names.append(f.name)
+            if f.required:
+                raise MappingError(f"{where}: required field {f.name} is not mapped.")
+            continue
+        if fm.column is not None and col is None:
+            col = _column_for(mp, fm.column, raw, where)
+        value, check = compile_field(fm, f.type, q(col) if col else None, day_first=day_first, excel=raw.excel,
+                                     secret=secret, choices=f.choices)
+        exprs.append(f"{value} AS {q(f.name)}")
+        names.append(f.name)
+        if check:
+            checks.append((fm.column or f.name, check))
+        if f.required:
+            empty = _blank_sql(q(col)) if col else f"{value} IS NULL"
+            checks.append((fm.column or f.name, f"CASE WHEN {empty} THEN {lit((fm.column or f.name) + ': required ' + f.name + ' is empty')} END"))
+    key_cols = [_column_for(mp, k, raw, where) for k in mp.key]
+    used = [_column_for(mp, c, raw, where) for c in mp.columns_used()]
+    if mp.messages:
+        used += [c for c in msg_cols.values() if c in raw.columns]
+    hashed = used or raw.columns
+    content = "concat_ws(chr(31), " + ", ".join(f"coalesce({q(c)}, chr(0))" for c in hashed) + ")"
+    if key_cols:
+        key = "nullif(concat_ws('|', " + ", ".join(f"nullif(trim({q(c)}), '')" for c in key_cols) + "), '')"
+        checks.insert(0, ("/".join(mp.key), f"CASE WHEN {key} IS NULL THEN {lit('/'.join(mp.key) + ': no value in the key column')} END"))
+    else:
+        key = f"md5({content})"
+    for item in mp.survey_items:
+        col = _column_for(mp, item.column, raw, where)
+        v = f"try_cast(replace(trim({q(col)}), ',', '.') AS DOUBLE)"
+        lo, hi = item.scale
+        exprs.append(f"(CASE WHEN nullif(trim({q(col)}), '') IS NULL THEN NULL ELSE {v} END) AS {q('_item_' + item.item)}")
+        checks.append((item.column, f"CASE WHEN nullif(trim({q(col)}), '') IS NOT NULL AND ({v} IS NULL OR {v} < {lo} OR {v} > {hi}) "
+                                    f"THEN {lit(item.column + ': ')} || {lit(chr(39))} || left(trim({q(col)}), 20) || "
+                                    f"{lit(chr(39) + f' is not a score on the {lo:g}-{hi:g} scale')} END"))
+    for ident, colname in mp.identity.items():
+        col = _column_for(mp, colname, raw, where)
+        exprs.append(f"nullif(trim({q(col)}), '') AS {q('_id_' + ident)}")
+    reason = "nullif(concat_ws('; ', " + ", ".join(c for _, c in checks) + "), '')" if checks else "NULL"
+    column = "coalesce(" + ", ".join(f"CASE WHEN ({c}) IS NOT NULL THEN {lit(n)} END" for n, c in checks) + ", NULL)" if checks else "NULL"
+    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in raw.columns) + "))" if raw.columns else "'{}'"
+    sql = (f"SELECT _row, _loc, {key} AS _key, md5({content}) AS _hash, {reason} AS _reason, {column} AS _column, "
+           f"{raw_json} AS _raw, {', '.join(exprs)} FROM {q(raw.table)}")
+    return sql, names
+
+
+def _blank_sql(col: str) -> str:
+    return f"(nullif(trim({col}), '') IS NULL)"
+
+
+def _sql_type(t: str) -> str:
+    from .model import SQL_TYPES
+
+    return SQL_TYPES[t]
+
+
+def ingest_file(tx: Transaction, settings: Settings, path: Path, mp: Mapping, *, secret: str, redact: Redact | None,
+                scratch: Path | None = None) -> FileReport:
+    """Ingest one file inside an open store transaction; returns its reconciled counts."""
+    t0 = time.perf_counter()
+    sha = file_sha256(path)
+    seen = tx.data.execute("SELECT rows_read FROM batch WHERE kind = 'ingest' AND source = ? AND file_sha256 = ? LIMIT 1",
+                           [mp.source, sha]).fetchall()
+    if seen:  # the very same file again: every row is a duplicate of what its first ingest accounted for
+        rep = FileReport(file=str(path), source=mp.source, batch_id="", rows_read=int(seen[0][0]),
+                         rows_duplicate=int(seen[0][0]), notes=["file already ingested: nothing changed"], skipped=True)
+        rep.seconds = round(time.perf_counter() - t0, 3)
+        return rep
+    raw = read_file(tx.data, path, options=mp.format, messages=mp.messages, scratch=scratch)
+    return ingest_raw(tx, settings, raw, mp, secret=secret, redact=redact, label=str(path), file_name=path.name,
+                      sha=sha, size=path.stat().st_size, t0=t0)
+
+
+def ingest_raw(tx: Transaction, settings: Settings, raw: RawTable, mp: Mapping, *, secret: str, redact: Redact | None,
+               label: str, file_name: str, sha: str, size: int, t0: float, kind: str = "ingest",
+               replay_ids: dict[int, str] | None = None) -> FileReport:
+    """Map, classify and store a raw table (from a file, or from quarantined rows being replayed)."""
+    con = tx.data
+    batch_id = f"b{tx.generation:06d}-{uuid.uuid4().hex[:8]}"
+    rep = FileReport(file=label, source=mp.source, batch_id=batch_id)
+    rep.notes = list(raw.notes)
+    try:
+        sql, names = _stage_sql(mp, raw, settings, secret, label)
+        stage = f"stage_{uuid.uuid4().hex[:8]}"
+        try:
+            con.execute(f"CREATE TEMP TABLE {stage} AS {sql}")
+        except duckdb.Error as e:
+            raise CxchainError(f"{label}: the mapping could not be applied ({str(e).splitlines()[0]}). "
+                               f"Check the mapping {mp.path or mp.source}.") from None
+        _classify(con, stage, mp)
+        counts = dict(con.execute(f"SELECT _status, count(*) FROM {stage} GROUP BY 1").fetchall())
+        rep.rows_read = raw.rows_read
+        rep.rows_duplicate = int(counts.get("duplicate", 0))
+        rep.rows_quarantined = int(counts.get("quarantined", 0)) + len(raw.rejects)
+        rep.rows_loaded = int(counts.get("new", 0)) + int(counts.get("updated", 0))
+        rep.rows_updated = int(counts.get("updated", 0))
+        if not rep.reconciles():  # a bug, never a data problem: refuse to publish rather than lose rows
+            raise CxchainError(f"{label}: internal error, counts do not reconcile ({rep}). Please report this.")
+        if replay_ids is None:
+            _write_quarantine(tx, stage, raw.rejects, rep, file_name, batch_id)
+        else:
+            _resolve_replayed(tx, stage, replay_ids, batch_id)
+        _write_loaded(tx, stage, mp, names, batch_id, redact, bool(settings["privacy.redact_text"]))
+        con.execute(f"DROP TABLE {stage}")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {q(raw.table)}")
+    rep.seconds = round(time.perf_counter() - t0, 3)
+    con.execute(f"INSERT INTO batch VALUES ({', '.join(['?'] * 16)})",
+                [batch_id, kind, mp.source, file_name, sha, size, mp.version, mp.fingerprint, tx.started_at,
+                 rep.seconds, rep.rows_read, rep.rows_loaded, rep.rows_quarantined, rep.rows_duplicate, rep.rows_updated,
+                 "; ".join(rep.notes)])
+    return rep
+
+
+def _resolve_replayed(tx: Transaction, stage: str, replay_ids: dict[int, str], batch_id: str) -> None:
+    """Replayed rows that now load (or prove duplicates) leave quarantine; the rest stay open with today's reason."""
+    rows = tx.data.execute(f"SELECT _row, _status, _reason, _column FROM {stage}").fetchall()
+    done = [(batch_id, replay_ids[r]) for r, st, _, _ in rows if st != "quarantined"]
+    still = [(reason, col, replay_ids[r]) for r, st, reason, col in rows if st == "quarantined"]
+    if done:
+        tx.data.executemany("UPDATE quarantine SET status = 'replayed', resolved_batch = ? WHERE quarantine_id = ?", done)
+    if still:
+        tx.data.executemany('UPDATE quarantine SET reason = ?, "column" = ? WHERE quarantine_id = ?', still)
+
+
+def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
+    """Set _status (new/updated/duplicate/quarantined) and _version for every staged row.
+
+    A row is a duplicate when its key already carries the same content, in any version seen
+    before or in the row before it in the same file: so a re-export overlapping earlier ones
+    adds nothing, and re-ingesting a file changes nothing.  (A record that changes back to an
+    earlier content is therefore not recorded as a new version.)
+    """
+    ent = q(mp.entity)
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER")
+    con.execute(f"UPDATE {stage} SET _status = 'quarantined' WHERE _reason IS NOT NULL")
+    con.execute(f"""
+        WITH known AS (SELECT DISTINCT source_key, content_hash FROM {ent} WHERE source = {lit(mp.source)}),
+        cur AS (SELECT source_key, max(version) AS version FROM {ent} WHERE source = {lit(mp.source)} GROUP BY 1),
+        ok AS (SELECT _row, _key, _hash, lag(_hash) OVER (PARTITION BY _key ORDER BY _row) AS prev FROM {stage} WHERE _reason IS NULL),
+        cls AS (SELECT ok._row, ok._key,
+                       CASE WHEN ok._hash = ok.prev OR k.content_hash IS NOT NULL THEN 'duplicate'
+                            WHEN ok.prev IS NOT NULL OR cur.version IS NOT NULL THEN 'updated' ELSE 'new' END AS st,
+                       coalesce(cur.version, 0) AS base
+                FROM ok LEFT JOIN cur ON cur.source_key = ok._key
+                LEFT JOIN known k ON k.source_key = ok._key AND k.content_hash = ok._hash),
+        ver AS (SELECT _row, st, base + row_number() OVER (PARTITION BY _key, st <> 'duplicate' ORDER BY _row) AS v FROM cls)
+        UPDATE {stage} SET _status = ver.st, _version = CASE WHEN ver.st <> 'duplicate' THEN ver.v END
+        FROM ver WHERE {stage}._row = ver._row""")
+
+
+def _write_quarantine(tx: Transaction, stage: str, rejects: list[Reject], rep: FileReport, fname: str, batch_id: str) -> None:
+    con = tx.data
+    rows = con.execute(f"SELECT _row, _loc, _column, _reason, _raw FROM {stage} WHERE _status = 'quarantined' ORDER BY _row").fetchall()
+    q_rows, raw_rows = [], []
+    for i, r in enumerate(rejects):
+        qid = f"{batch_id}:r{i}"
+        q_rows.append((qid, batch_id, rep.source, fname, r.location, None, r.reason, "open", None))
+        raw_rows.append((qid, json.dumps({"_line": r.raw[:100000]})))
+    for row, loc, col, reason, raw in rows:
+        qid = f"{batch_id}:{row}"
+        q_rows.append((qid, batch_id, rep.source, fname, loc, col, reason, "open", None))
+        raw_rows.append((qid, raw))
+    if q_rows:
+        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", q_rows)
+        tx.identity.executemany("INSERT INTO quarantine_raw VALUES (?, ?)", raw_rows)
+    rep.quarantine_sample = [{"location": r[4], "column": r[5] or "", "reason": r[6]} for r in q_rows[:5]]
+
+
+def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], batch_id: str, redact: Redact | None,
+                  redact_on: bool) -> None:
+    con = tx.data
+    model = fields_of(mp.entity)
+    ent = q(mp.entity)
+    if redact_on and redact is not None:
+        for f in model.values():
+            if f.free_text:
+                tbl = con.sql(f"SELECT _row, {q(f.name)} AS t FROM {stage} WHERE _status IN ('new', 'updated') AND {q(f.name)} IS NOT NULL").to_arrow_table()
+                if tbl.num_rows:
+                    red = pa.table({"_row": tbl.column("_row"), "t": pa.array(redact(tbl.column("t").to_pylist()), pa.string())})
+                    con.register("_red", red)
+                    con.execute(f"UPDATE {stage} SET {q(f.name)} = _red.t FROM _red WHERE {stage}._row = _red._row")
+                    con.unregister("_red")
+    sys_cols = [n for n, _, _ in SYSTEM_COLUMNS]
+    sel = [f"{lit(mp.source)} || ':' || _key", lit(mp.source), "_key", "_version", "_hash", lit(batch_id), "_loc",
+           lit(tx.started_at.isoformat()) + "::TIMESTAMP", "NULL::TIMESTAMP"]
+    # Within one file a key can carry several versions: all but its last are superseded at once.
+    loaded = f"(SELECT *, _version < max(_version) OVER (PARTITION BY _key) AS _superseded FROM {stage} WHERE _status IN ('new', 'updated'))"
+    sel[-1] = f"CASE WHEN _superseded THEN {lit(tx.started_at.isoformat())}::TIMESTAMP END"
+    con.execute(f"""UPDATE {ent} SET valid_to = {lit(tx.started_at.isoformat())}::TIMESTAMP
+                    WHERE source = {lit(mp.source)} AND valid_to IS NULL
+                    AND source_key IN (SELECT _key FROM {stage} WHERE _status = 'updated')""")
+    con.execute(f"INSERT INTO {ent} ({', '.join(q(c) for c in sys_cols + names)}) "
+                f"SELECT {', '.join(sel)}, {', '.join(q(n) for n in names)} FROM {loaded}")
+    if mp.survey_items:
+        parts = [f"""SELECT {lit(mp.source)} || ':' || _key, _version, {lit(it.item)}, {q('_item_' + it.item)}, {it.scale[0]}, {it.scale[1]}
+                     FROM {stage} WHERE _status IN ('new', 'updated') AND {q('_item_' + it.item)} IS NOT NULL""" for it in mp.survey_items]
+        con.execute("INSERT INTO survey_item " + " UNION ALL ".join(parts))
+    if mp.identity:
+        cols = list(mp.identity)
+        tbl = con.sql(f"""SELECT {lit(mp.source)} || ':' || _key AS record_id, {lit(mp.source)} AS source, _key AS source_key,
+                              _version AS version, {lit(batch_id)} AS batch_id, {', '.join(q('_id_' + c) + ' AS ' + q(c) for c in cols)}
+                              FROM {stage} WHERE _status IN ('new', 'updated')""").to_arrow_table()
+        tx.identity.register("_ids", tbl)
+        all_cols = ["record_id", "source", "source_key", "version", "batch_id"] + [c for c in IDENTITY_FIELDS if c in cols]
+        tx.identity.execute(f"INSERT INTO identity_record ({', '.join(q(c) for c in all_cols)}) SELECT {', '.join(q(c) for c in all_cols)} FROM _ids")
+        tx.identity.unregister("_ids")

@@ -1,0 +1,556 @@
+"""Read an export file into a DuckDB table of raw text values, row by row accounted for.
+
+A reader never drops a row silently.  Each record it can parse becomes a row of the raw table
+(``_row`` its 0-based order, ``_loc`` its location); each record it cannot parse becomes a
+:class:`Reject` with its location and reason.  Locations are what a person opens the file at:
+the 1-based physical line where a CSV record starts, ``sheet!row`` for Excel, a JSON pointer for
+JSON, ``line N`` for NDJSON.
+
+CSV is parsed by DuckDB (fast, with its rejects table) after a cheap byte-level pass that fixes
+what DuckDB cannot read: byte-order marks, UTF-16, non-UTF-8 or mixed encodings, NUL bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ..errors import InputFileError
+
+FORMATS = ("csv", "excel", "json", "ndjson", "parquet")
+_EXT = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel",
+        ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record the reader could not parse."""
+
+    location: str
+    reason: str
+    raw: str
+
+
+@dataclass
+class RawTable:
+    """A file read into DuckDB: ``table`` holds ``_row``, ``_loc`` and one VARCHAR column per source column."""
+
+    table: str
+    columns: list[str]
+    rows: int
+    rejects: list[Reject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    format: str = "csv"
+    excel: bool = False
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows + len(self.rejects)
+
+
+def detect_format(path: Path) -> str:
+    """The file's format from its extension, else from its first bytes."""
+    fmt = _EXT.get(path.suffix.lower())
+    if fmt:
+        return fmt
+    head = path.read_bytes()[:4096]
+    if head.startswith(b"PK"):
+        return "excel"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    stripped = head.lstrip()
+    if stripped[:1] in (b"[", b"{"):
+        return "ndjson" if stripped[:1] == b"{" and b"\n{" in stripped else "json"
+    return "csv"
+
+
+def _check_not_empty_or_binary(path: Path, data: bytes, fmt: str) -> None:
+    if not data.strip(b"\xef\xbb\xbf \r\n\t"):
+        raise InputFileError(f"{path}: the file is empty. Export it again from the source system, or remove it from the source's paths.")
+    if fmt in ("csv", "json", "ndjson"):
+        head = data[:8192]
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return  # UTF-16 text
+        if head.startswith(b"PK\x03\x04"):
+            raise InputFileError(f"{path}: this looks like an Excel or zip file, not {fmt.upper()} text. Rename it to .xlsx, or export it as CSV.")
+        controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+        if controls > max(8, len(head) // 20):
+            raise InputFileError(f"{path}: this is a binary file, not {fmt.upper()} text. Check you exported the right file.")
+
+
+def decode_text(data: bytes, encoding: str = "auto") -> tuple[str, str, list[str]]:
+    """Decode bytes to text: (text, encoding used, notes).
+
+    ``auto`` honours a byte-order mark, then tries UTF-8, and falls back line by line to
+    Windows-1252 for files that mix encodings (common when exports are concatenated).
+    NUL bytes are removed and reported.
+    """
+    notes: list[str] = []
+    nuls = data.count(b"\x00")
+    if nuls and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        notes.append(f"removed {nuls} NUL bytes")
+        data = data.replace(b"\x00", b"")
+    if encoding != "auto":
+        try:
+            return data.decode(encoding), encoding, notes
+        except (UnicodeDecodeError, LookupError) as e:
+            raise InputFileError(f"cannot decode as {encoding}: {e}. Set format.encoding to auto in the mapping.") from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[3:]
+        notes.append("UTF-8 byte-order mark")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16", notes
+    try:
+        return data.decode("utf-8"), "utf-8", notes
+    except UnicodeDecodeError:
+        pass
+    out, bad = [], 0
+    for line in data.splitlines(keepends=True):
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad += 1
+            out.append(line.decode("cp1252", errors="replace"))
+    notes.append(f"{bad} lines not UTF-8, read as Windows-1252")
+    return "".join(out), "mixed" if bad < len(out) else "cp1252", notes
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The most plausible delimiter among , ; tab | from the first lines."""
+    try:
+        return csv.Sniffer().sniff(sample[:20000], delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = sample.split("\n", 1)[0]
+        counts = {d: first.count(d) for d in ",;\t|"}
+        return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def clean_columns(names: list[str]) -> list[str]:
+    """Trim header names; name blank ones and make duplicates unique, so every column can be mapped."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        n = (n or "").strip().strip("\ufeff") or f"column_{i + 1}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}_{seen[n]}"
+        else:
+            seen[n] = 1
+        out.append(n)
+    return out
+
+
+def _tmp_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | None = None, encoding: str = "auto",
+             header_row: int = 1, scratch: Path | None = None) -> RawTable:
+    """Read a CSV export; see the module docstring for what is fixed and how rows are located."""
+    data = path.read_bytes()
+    _check_not_empty_or_binary(path, data, "csv")
+    needs_copy = (encoding != "auto" or data.startswith(codecs.BOM_UTF8) or b"\x00" in data
+                  or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
+    notes: list[str] = []
+    text: str | None = None
+    if not needs_copy:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            needs_copy = True
+    if needs_copy:
+        try:
+            text, enc, notes = decode_text(data, encoding)
+        except InputFileError as e:
+            raise InputFileError(f"{path}: {e}") from None
+        if enc != "utf-8":
+            notes.append(f"encoding {enc}")
+    assert text is not None
+    if header_row > 1:
+        # Preamble lines above the header (report titles, export dates) are skipped, not rows.
+        parts = text.split("\n", header_row - 1)
+        skipped = header_row - 1
+        text = parts[-1] if len(parts) == header_row else ""
+        needs_copy = True
+    else:
+        skipped = 0
+    delim = delimiter or sniff_delimiter(text[:20000])
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delim), [])
+    if not header:
+        raise InputFileError(f"{path}: no header row found. The first line must name the columns (or set format.header_row).")
+    columns = clean_columns(header)
+    if needs_copy:
+        scratch = scratch or path.parent
+        tmp = scratch / f".{path.name}.{uuid.uuid4().hex[:8]}.utf8.csv"
+        raw = text.encode("utf-8")
+        tmp.write_bytes(raw)
+        read_path = tmp
+    else:
+        raw = data
+        read_path = path
+    table = _tmp_name("raw")
+    rej, scan = _tmp_name("rej"), _tmp_name("scan")
+    coldef = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE "{table}_p" AS SELECT * FROM read_csv({_sql_str(str(read_path))},
+            auto_detect=false, header=true, delim={_sql_str(delim)}, quote='"', escape='"',
+            columns={coldef}, store_rejects=true, rejects_table={_sql_str(rej)}, rejects_scan={_sql_str(scan)},
+            strict_mode=true, max_line_size=200000000)"""
+        )
+        rejects_raw = con.execute(
+            f"""SELECT min(line_byte_position) AS pos, any_value(csv_line) AS csv_line,
+                string_agg(DISTINCT error_type, '; ') AS kind, any_value(error_message) AS msg
+                FROM "{rej}" GROUP BY line ORDER BY pos"""
+        ).fetchall()
+    except duckdb.Error as e:
+        raise InputFileError(f"{path}: could not be parsed as CSV with delimiter {delim!r}: {str(e).splitlines()[0]}. "
+                             "Set format.delimiter in the mapping if the delimiter is wrong.") from None
+    finally:
+        if read_path != path:
+            read_path.unlink(missing_ok=True)
+    nl = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
+    rejects: list[Reject] = []
+    starts, spans = [], []
+    for pos, csv_line, kind, msg in rejects_raw:
+        body = csv_line or ""
+        lead = len(body) - len(body.lstrip("\r\n"))
+        start = int(pos) - 1 + lead
+        line = int(np.searchsorted(nl, start, side="left")) + 1 + skipped
+        span = body.strip("\r\n").count("\n") + 1
+        starts.append(line - skipped)
+        spans.append(span)
+        rejects.append(Reject(f"{path.name}:{line}", _reject_reason(kind, msg), body.strip("\r\n")))
+    # Physical start line of each good record: header line + order + newlines inside earlier
+    # quoted values + the lines taken by earlier rejected records.  Blank lines break that
+    # arithmetic, so files that have them are located by a slower exact scan.
+    nl_expr = " + ".join(f'coalesce(length("{c}") - length(replace("{c}", chr(10), \'\')), 0)' for c in columns) or "0"
+    con.execute(f"""CREATE TEMP TABLE "{table}_n" AS SELECT row_number() OVER () - 1 AS _row, ({nl_expr}) AS _nl, *
+                    FROM "{table}_p" """)
+    con.execute(f'DROP TABLE "{table}_p"')
+    n = con.execute(f'SELECT count(*) FROM "{table}_n"').fetchall()[0][0]
+    blank_lines = re.search(rb"\n[ \t\r]*\n", raw) is not None
+    if blank_lines:
+        lines = _exact_record_lines(raw.decode("utf-8"), delim)
+        good = _drop_reject_lines(lines, set(starts))
+        if len(good) != n:  # should not happen; fall back to arithmetic rather than mislocate silently
+            good = []
+    else:
+        good = []
+    if not good:
+        cum = np.asarray(con.execute(f'SELECT _nl FROM "{table}_n" ORDER BY _row').fetchnumpy()["_nl"], dtype=np.int64)
+        before = np.concatenate([[0], np.cumsum(cum)[:-1]]) if n else np.zeros(0, dtype=np.int64)
+        g = 2 + np.arange(n, dtype=np.int64) + before
+        if starts:
+            p = np.asarray(starts, dtype=np.int64)
+            s = np.asarray(spans, dtype=np.int64)
+            off = np.concatenate([[0], np.cumsum(s)[:-1]])
+            k = np.searchsorted(p - off, g, side="right")
+            g = g + np.concatenate([[0], np.cumsum(s)])[k]
+        good = list(g)
+    lines_tbl = pa.table({"_row": pa.array(range(n), pa.int64()), "_line": pa.array(np.asarray(good, dtype=np.int64) + skipped)})
+    con.register(f"{table}_l", lines_tbl)
+    con.execute(f"""CREATE TEMP TABLE "{table}" AS SELECT n._row, {_sql_str(path.name + ':')} || l._line AS _loc,
+                    {", ".join(f'n."{c}"' for c in columns)} FROM "{table}_n" n JOIN "{table}_l" l USING (_row)""")
+    con.unregister(f"{table}_l")
+    con.execute(f'DROP TABLE "{table}_n"')
+    return RawTable(table, columns, int(n), rejects, notes, "csv")
+
+
+def _reject_reason(kind: str, msg: str) -> str:
+    kinds = {
+        "MISSING COLUMNS": "too few columns (a ragged row: check for a missing delimiter)",
+        "TOO MANY COLUMNS": "too many columns (an unquoted delimiter inside a value?)",
+        "UNQUOTED VALUE": "a quote is opened and never closed (the record is cut off)",
+        "LINE SIZE OVER MAXIMUM": "the record is longer than 200 MB",
+        "INVALID ENCODING": "bytes that are not valid text",
+        "CAST ERROR": "a value could not be read",
+    }
+    parts = [kinds.get(k.strip(), k.strip().lower()) for k in (kind or "").split(";")]
+    return "; ".join(parts) + (f" [{msg}]" if msg and "Expected Number" in msg else "")
+
+
+def _exact_record_lines(text: str, delim: str) -> list[int]:
+    """Start line of every record after the header, by a quote-aware scan (used for files with blank lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
+    starts: list[int] = []
+    prev_end = 1
+    try:
+        for i, row in enumerate(reader):
+            start = prev_end + 1 if i else 1
+            prev_end = reader.line_num
+            if i == 0 or not row:
+                continue
+            starts.append(start)
+    except csv.Error:
+        pass
+    return starts
+
+
+def _drop_reject_lines(lines: list[int], reject_starts: set[int]) -> list[int]:
+    return [ln for ln in lines if ln not in reject_starts]
+
+
+# --- Excel -------------------------------------------------------------------------------------------
+
+
+def read_excel(con: duckdb.DuckDBPyConnection, path: Path, *, sheets: list[str] | str = "all", header_row: int = 1) -> RawTable:
+    """Read the sheets of a workbook (all by default) into one raw table; ``_loc`` is ``file:sheet!row``."""
+    import fastexcel
+
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{path}: the file is empty. Export it again from the source system.")
+    try:
+        book = fastexcel.read_excel(str(path))
+    except Exception as e:  # fastexcel raises its own error types
+        raise InputFileError(f"{path}: cannot be opened as an Excel workbook ({str(e).splitlines()[0]}). "
+                             "Check it is .xlsx, or export it as CSV.") from None
+    names = book.sheet_names if sheets == "all" else list(sheets)
+    missing = [s for s in names if s not in book.sheet_names]
+    if missing:
+        raise InputFileError(f"{path}: no sheet named {', '.join(missing)}; the workbook has {', '.join(book.sheet_names)}.")
+    parts: list[pa.Table] = []
+    columns: list[str] = []
+    for name in names:
+        sheet = book.load_sheet(name, header_row=header_row - 1, dtypes="string")
+        tbl = pa.table(sheet.to_arrow())
+        if tbl.num_columns == 0:
+            continue
+        cols = clean_columns([str(c) for c in tbl.column_names])
+        tbl = tbl.rename_columns(cols)
+        for c in cols:
+            if c not in columns:
+                columns.append(c)
+        locs = pa.array([f"{path.name}:{name}!{header_row + 1 + i}" for i in range(tbl.num_rows)], pa.string())
+        parts.append(tbl.append_column("_loc", locs))
+    if not parts:
+        raise InputFileError(f"{path}: the workbook has no sheet with a header row.")
+    aligned = []
+    for t in parts:
+        arrays = [t.column(c).cast(pa.string()) if c in t.column_names else pa.nulls(t.num_rows, pa.string()) for c in columns]
+        aligned.append(pa.table(arrays + [t.column("_loc")], names=columns + ["_loc"]))
+    return _register(con, pa.concat_tables(aligned), columns, "excel", excel=True)
+
+
+def _register(con: duckdb.DuckDBPyConnection, tbl: pa.Table, columns: list[str], fmt: str, *,
+              rejects: list[Reject] | None = None, notes: list[str] | None = None, excel: bool = False) -> RawTable:
+    table = _tmp_name("raw")
+    tbl = tbl.append_column("_row", pa.array(range(tbl.num_rows), pa.int64()))
+    con.register(f"{table}_a", tbl)
+    con.execute(f"""CREATE TEMP TABLE "{table}" AS SELECT _row, _loc, {", ".join(f'"{c}"' for c in columns)} FROM "{table}_a" """)
+    con.unregister(f"{table}_a")
+    return RawTable(table, columns, tbl.num_rows, rejects or [], notes or [], fmt, excel)
+
+
+# --- JSON and NDJSON -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """Where a transcript's messages are, and which authors are the customer."""
+
+    path: str
+    role: str = "from"
+    text: str = "body"
+    customer_roles: tuple[str, ...] = ("customer", "visitor", "user")
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            return None
+    return obj
+
+
+def _flatten(obj: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = {} if out is None else out
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten(v, f"{prefix}{k}." if isinstance(v, dict) else f"{prefix}{k}", out)
+    else:
+        out[prefix.rstrip(".")] = obj
+    return out
+
+
+def _scalar(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(v, ensure_ascii=False, sort_keys=True)
+
+
+def _records_from(doc: Any, records: str | None) -> tuple[list[Any], str]:
+    if records:
+        arr = _get(doc, records)
+        if not isinstance(arr, list):
+            raise InputFileError(f"no array at {records!r}. Set format.records in the mapping to the path of the records array.")
+        return arr, "/" + records.replace(".", "/")
+    if isinstance(doc, list):
+        return doc, ""
+    if isinstance(doc, dict):
+        arrays = [(k, v) for k, v in doc.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        if len(arrays) == 1:
+            return arrays[0][1], "/" + arrays[0][0]
+        return [doc], ""
+    raise InputFileError("the JSON holds neither records nor an array of records.")
+
+
+def _rows_from_records(recs: Iterator[tuple[str, Any]], messages: MessageSpec | None) -> tuple[list[dict[str, Any]], list[Reject]]:
+    rows: list[dict[str, Any]] = []
+    rejects: list[Reject] = []
+    for loc, rec in recs:
+        if not isinstance(rec, dict):
+            rejects.append(Reject(loc, f"a record must be a JSON object, found {type(rec).__name__}", _scalar(rec) or ""))
+            continue
+        row = {k: _scalar(v) for k, v in _flatten(rec).items()}
+        if messages:
+            msgs = _get(rec, messages.path)
+            row.pop(messages.path, None)
+            if isinstance(msgs, list):
+                cust, org = [], []
+                for m in msgs:
+                    if not isinstance(m, dict):
+                        continue
+                    txt = _scalar(m.get(messages.text)) or ""
+                    role = str(m.get(messages.role, "")).lower()
+                    (cust if role in messages.customer_roles else org).append(txt)
+                row["_messages.customer_text"] = "\n".join(cust) or None
+                row["_messages.agent_text"] = "\n".join(org) or None
+                row["_messages.count"] = str(len(msgs))
+                row["_messages.customer_count"] = str(len(cust))
+        row["_loc"] = loc
+        rows.append(row)
+    return rows, rejects
+
+
+def _rows_to_table(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], rejects: list[Reject], fmt: str,
+                   notes: list[str]) -> RawTable:
+    columns: list[str] = []
+    seen: set[str] = set()
+    for r in rows:
+        for k in r:
+            if k != "_loc" and k not in seen:
+                seen.add(k)
+                columns.append(k)
+    arrays = {c: pa.array([r.get(c) for r in rows], pa.string()) for c in columns}
+    arrays["_loc"] = pa.array([r["_loc"] for r in rows], pa.string())
+    tbl = pa.table(arrays) if rows else pa.table({"_loc": pa.array([], pa.string())})
+    return _register(con, tbl, columns, fmt, rejects=rejects, notes=notes)
+
+
+def read_json(con: duckdb.DuckDBPyConnection, path: Path, *, records: str | None = None,
+              messages: MessageSpec | None = None) -> RawTable:
+    """Read a JSON document; one record per element of its records array (``_loc`` is a JSON pointer)."""
+    data = path.read_bytes()
+    _check_not_empty_or_binary(path, data, "json")
+    text, _, notes = decode_text(data)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputFileError(f"{path}: not valid JSON at line {e.lineno} column {e.colno} ({e.msg}). "
+                             "If the file holds one JSON object per line, name it .ndjson.") from None
+    try:
+        arr, base = _records_from(doc, records)
+    except InputFileError as e:
+        raise InputFileError(f"{path}: {e}") from None
+    rows, rejects = _rows_from_records(((f"{path.name}#{base}/{i}", r) for i, r in enumerate(arr)), messages)
+    return _rows_to_table(con, rows, rejects, "json", notes)
+
+
+def read_ndjson(con: duckdb.DuckDBPyConnection, path: Path, *, messages: MessageSpec | None = None) -> RawTable:
+    """Read newline-delimited JSON; a malformed line is a reject located at its line."""
+    data = path.read_bytes()
+    _check_not_empty_or_binary(path, data, "ndjson")
+    text, _, notes = decode_text(data)
+    parsed: list[tuple[str, Any]] = []
+    rejects: list[Reject] = []
+    for i, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed.append((f"{path.name}:{i}", json.loads(line)))
+        except json.JSONDecodeError as e:
+            rejects.append(Reject(f"{path.name}:{i}", f"malformed JSON ({e.msg} at column {e.colno})", line[:2000]))
+    rows, more = _rows_from_records(iter(parsed), messages)
+    return _rows_to_table(con, rows, rejects + more, "ndjson", notes)
+
+
+def read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawTable:
+    """Read a Parquet file; every column is cast to text so the mapping layer sees one type."""
+    import pyarrow.parquet as pq
+
+    try:
+        tbl = pq.read_table(path)
+    except Exception as e:
+        raise InputFileError(f"{path}: cannot be read as Parquet ({str(e).splitlines()[0]}).") from None
+    columns = clean_columns(tbl.column_names)
+    tbl = tbl.rename_columns(columns)
+    arrays = []
+    for c in columns:
+        col = tbl.column(c)
+        try:
+            arrays.append(col.cast(pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            arrays.append(pa.array([_scalar(v) for v in col.to_pylist()], pa.string()))
+    locs = pa.array([f"{path.name}:row {i + 1}" for i in range(tbl.num_rows)], pa.string())
+    return _register(con, pa.table(arrays + [locs], names=columns + ["_loc"]), columns, "parquet")
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, *, fmt: str | None = None, options: dict[str, Any] | None = None,
+              messages: MessageSpec | None = None, scratch: Path | None = None) -> RawTable:
+    """Read any supported export into a raw DuckDB table.  ``options`` is a mapping's ``format`` block."""
+    options = options or {}
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file. Check the path, or the source's paths in cxchain.toml.")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder: give the files inside it, e.g. {path}/*.csv.")
+    fmt = fmt or detect_format(path)
+    if fmt == "csv":
+        return read_csv(con, path, delimiter=options.get("delimiter"), encoding=options.get("encoding", "auto"),
+                        header_row=int(options.get("header_row", 1)), scratch=scratch)
+    if fmt == "excel":
+        return read_excel(con, path, sheets=options.get("sheets", "all"), header_row=int(options.get("header_row", 1)))
+    if fmt == "json":
+        return read_json(con, path, records=options.get("records"), messages=messages)
+    if fmt == "ndjson":
+        return read_ndjson(con, path, messages=messages)
+    if fmt == "parquet":
+        return read_parquet(con, path)
+    raise InputFileError(f"{path}: unknown format {fmt!r}; cxchain reads {', '.join(FORMATS)}.")
+
+
+def read_sample(path: Path, n: int = 200, **kw: Any) -> tuple[list[str], list[dict[str, str | None]], str]:
+    """The columns, first ``n`` rows and format of a file, for mapping suggestions."""
+    con = duckdb.connect()
+    try:
+        raw = read_file(con, path, **kw)
+        cols = ", ".join(f'"{c}"' for c in raw.columns)
+        rows = con.execute(f'SELECT {cols} FROM "{raw.table}" ORDER BY _row LIMIT {n}').fetchall() if raw.columns else []
+        return raw.columns, [dict(zip(raw.columns, r, strict=True)) for r in rows], raw.format
+    finally:
+        con.close()
