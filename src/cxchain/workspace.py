@@ -136,7 +136,7 @@ class Workspace:
     # --- link 1: identities and journeys ------------------------------------------------------------
 
     def _link(self, tx: Transaction, progress: Progress = _no_progress) -> dict[str, Any]:
-        from .data.linkage import link_workspace_identities
+        from .data.resolve import link_workspace_identities
 
         t0 = time.perf_counter()
         progress("link identities", 0, 1)
@@ -279,9 +279,9 @@ class Workspace:
                 rows = ident.execute("SELECT DISTINCT m.customer_key FROM identity_record r JOIN customer_map m USING (record_id) "
                                      "WHERE lower(trim(r.email)) = ?", [email.strip().lower()]).fetchall()
             elif phone:
-                target = idn.normalise_phone_value(phone)
+                target = idn.normalise_phone(phone)
                 cand = ident.execute("SELECT DISTINCT r.phone, m.customer_key FROM identity_record r JOIN customer_map m USING (record_id) WHERE r.phone IS NOT NULL").fetchall()
-                rows = [(k,) for p, k in cand if idn.normalise_phone_value(p) == target]
+                rows = [(k,) for p, k in cand if idn.normalise_phone(p) == target]
             else:
                 raise CxchainError("Give an email, a phone number or a customer key.")
         keys = sorted({r[0] for r in rows})

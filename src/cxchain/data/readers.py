@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import re
 import uuid
@@ -128,13 +129,23 @@ def decode_text(data: bytes, encoding: str = "auto") -> tuple[str, str, list[str
 
 
 def sniff_delimiter(sample: str) -> str:
-    """The most plausible delimiter among , ; tab | from the first lines."""
-    try:
-        return csv.Sniffer().sniff(sample[:20000], delimiters=",;\t|").delimiter
-    except csv.Error:
-        first = sample.split("\n", 1)[0]
-        counts = {d: first.count(d) for d in ",;\t|"}
-        return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    """The delimiter among , ; tab | that splits the header into most columns and the rows consistently."""
+    lines = sample[:50000]
+    best, best_score = ",", (-1.0, 0)
+    for d in (",", ";", "\t", "|"):
+        try:
+            recs = list(itertools.islice(csv.reader(io.StringIO(lines), delimiter=d), 50))
+        except csv.Error:
+            continue
+        if not recs or len(recs[0]) < 2:
+            continue
+        width = len(recs[0])
+        body = recs[1:-1] or recs[1:]  # the last sampled record may be cut off by the sample
+        consistency = sum(1 for r in body if len(r) == width) / len(body) if body else 1.0
+        score = (round(consistency, 2), width)
+        if score > best_score:
+            best, best_score = d, score
+    return best
 
 
 def clean_columns(names: list[str]) -> list[str]:

@@ -1,0 +1,64 @@
+"""Resolve a workspace's records to customers: identity store in, pseudonymous customer keys out.
+
+Reads the current version of every identity record, normalises it (:mod:`.identity`), links it
+(:mod:`.linkage`, Splink) keeping earlier keys stable, and writes the mapping to both stores:
+``customer_map`` in the identity store, ``record_customer`` (record id, source, customer key) in
+the analytical store.  Records with no identifying value at all (an anonymous IVR call) get no
+customer: they are unknown, not a customer of their own.
+
+The workspace keeps its linkage model in ``linkage_model.json``: trained on the first run, then
+reused so that results are reproducible and keys stay stable; delete the file to retrain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .identity import normalise_identities
+from .linkage import link_identities
+
+_IDENTIFYING = ("customer_id", "email", "phone", "postcode", "address", "uprn", "dob", "last_name")
+
+
+def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.DuckDBPyConnection, *, secret: str,
+                              model_path: Path, threshold: float = 0.9, seed: int = 0) -> dict[str, Any]:
+    """Link every identity record and publish the record -> customer mapping; returns statistics."""
+    ident.execute("""CREATE OR REPLACE TEMP TABLE ids_latest AS
+                     SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY version DESC) rn
+                                                 FROM identity_record) WHERE rn = 1""")
+    normalise_identities(ident, "ids_latest", "ids_norm_all")
+    any_id = " OR ".join(f"{c} IS NOT NULL" for c in _IDENTIFYING)
+    ident.execute(f"CREATE OR REPLACE TEMP TABLE ids_norm AS SELECT * FROM ids_norm_all WHERE {any_id}")
+    n = ident.execute("SELECT count(*) FROM ids_norm").fetchall()[0][0]
+    stats: dict[str, Any] = {"identity_records": ident.execute("SELECT count(*) FROM ids_latest").fetchall()[0][0],
+                             "records": n}
+    if n == 0:
+        ident.execute("DELETE FROM customer_map")
+        data.execute("DELETE FROM record_customer")
+        stats.update(customers=0)
+        return stats
+    has_prev = ident.execute("SELECT count(*) FROM customer_map").fetchall()[0][0] > 0
+    if has_prev:
+        ident.execute("CREATE OR REPLACE TEMP TABLE prev_map AS SELECT * FROM customer_map")
+    use_model = model_path if model_path.exists() else None
+    result = link_identities(ident, "ids_norm", model_path=use_model, threshold=threshold, seed=seed,
+                             previous="prev_map" if has_prev else None, output="customer_keys_new")
+    if use_model is None:
+        result.save_model(model_path)
+    ident.execute("DELETE FROM customer_map")
+    ident.execute("INSERT INTO customer_map SELECT record_id, customer_key FROM customer_keys_new")
+    mapping = ident.sql("""SELECT k.record_id, n.source, k.customer_key FROM customer_keys_new k
+                           JOIN ids_norm n USING (record_id)""").to_arrow_table()
+    data.execute("DELETE FROM record_customer")
+    data.register("_map", mapping)
+    data.execute("INSERT INTO record_customer SELECT record_id, source, customer_key FROM _map")
+    data.unregister("_map")
+    stats.update({k: v for k, v in result.stats.items() if isinstance(v, (int, float, str))})
+    stats["model"] = result.stats.get("model_source")
+    stats["customers"] = data.execute("SELECT count(DISTINCT customer_key) FROM record_customer").fetchall()[0][0]
+    data.execute("DELETE FROM link_stats")
+    data.executemany("INSERT INTO link_stats VALUES (?, ?)", [(k, float(v)) for k, v in stats.items() if isinstance(v, (int, float))])
+    return stats

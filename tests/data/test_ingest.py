@@ -1,0 +1,127 @@
+"""Ingest: every row loaded, quarantined or duplicate; versions kept; quarantine replays."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cxchain import MappingError, Workspace
+
+CALLS = """CallID,Start,Talk,Abandoned,CLI,Notes
+1,03/02/2025 09:14:05,00:03:10,N,07700 900123,"bin missed, again"
+2,2025-02-03 09:20,95,N,+44 7700 900124,ok
+3,31/02/2025,00:01:00,N,07700 900125,bad date
+4,03/02/2025 10:00,,Y,,
+1,03/02/2025 09:14:05,00:03:10,N,07700 900123,"bin missed, again"
+2,2025-02-03 09:20,96,N,+44 7700 900124,ok changed
+,03/02/2025 10:00,,Y,,
+5,03/02/2025 10:00,xx,maybe,,
+6,03/02/2025 10:00,1:02:03,yes,,
+"""
+
+
+def ingest(ws: Workspace, tmp_path: Path, text: str, mapping: Path, name: str = "calls.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return ws.ingest([p], source="calls", mapping=mapping).to_dict()
+
+
+def current(ws: Workspace, sql: str) -> list[tuple]:
+    with ws.store.read() as con:
+        return con.execute(sql).fetchall()
+
+
+def test_counts_reconcile_and_reasons_name_file_line_column(workspace, tmp_path, calls_mapping):
+    d = ingest(workspace, tmp_path, CALLS, calls_mapping)
+    t = d["totals"]
+    assert t == {"rows_read": 9, "rows_loaded": 5, "rows_quarantined": 3, "rows_duplicate": 1, "rows_updated": 1}
+    q = workspace.quarantine()
+    assert [(r["location"], r["column"]) for r in q] == [("calls.csv:4", "Start"), ("calls.csv:8", "CallID"), ("calls.csv:9", "Talk")]
+    assert "31/02/2025" in q[0]["reason"] and "formats" in q[0]["reason"]
+    assert "maybe" in q[2]["reason"]
+    assert current(workspace, "SELECT talk_s FROM contact WHERE record_id = 'calls:6'") == [(3723.0,)]
+
+
+def test_versions_keep_validity_and_reingest_changes_nothing(workspace, tmp_path, calls_mapping):
+    ingest(workspace, tmp_path, CALLS, calls_mapping)
+    gen = workspace.store.current()["generation"]
+    again = ingest(workspace, tmp_path, CALLS, calls_mapping)
+    assert again["totals"]["rows_duplicate"] == again["totals"]["rows_read"] == 9
+    assert current(workspace, "SELECT count(*) FROM contact") == [(5,)]
+    assert workspace.store.current()["generation"] == gen + 1
+    # a newer export overlapping the old one: only the changed row is a new version
+    newer = CALLS.replace("ok changed", "ok changed again")
+    d = ingest(workspace, tmp_path, newer, calls_mapping, name="calls2.csv")
+    assert d["totals"]["rows_loaded"] == 1 and d["totals"]["rows_updated"] == 1
+    hist = current(workspace, "SELECT version, valid_to IS NULL, text FROM contact WHERE record_id = 'calls:2' ORDER BY version")
+    assert hist == [(1, False, "ok"), (2, False, "ok changed"), (3, True, "ok changed again")]
+
+
+def test_identity_fields_never_reach_the_analytical_store(workspace, tmp_path, calls_mapping):
+    ingest(workspace, tmp_path, CALLS, calls_mapping)
+    with workspace.store.read() as con:
+        dump = json.dumps([con.execute(f'SELECT * FROM "{t}"').fetchall() for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()], default=str)
+    assert "900123" not in dump and "7700" not in dump
+    with workspace.store.read(identity=True) as ident:
+        assert ("calls:1", "07700 900123") in ident.execute("SELECT record_id, phone FROM identity_record").fetchall()
+
+
+def test_quarantine_replay_after_mapping_fix(workspace, tmp_path, calls_mapping):
+    ingest(workspace, tmp_path, CALLS, calls_mapping)
+    fixed = calls_mapping.read_text().replace("  abandoned: Abandoned", "  abandoned: {column: Abandoned, values: {maybe: false}}")
+    fixed = fixed.replace("  talk_s: Talk", "  talk_s: {column: Talk, values: {}}")
+    calls_mapping.write_text(fixed)
+    (workspace.path / "mappings" / "calls.yaml").write_text(fixed)
+    rep = workspace.replay_quarantine().to_dict()["totals"]
+    assert rep["rows_read"] == 3 and rep["rows_loaded"] == 0  # talk 'xx' is still not a duration
+    assert len(workspace.quarantine()) == 3
+    (workspace.path / "mappings" / "calls.yaml").write_text(fixed.replace("  talk_s: {column: Talk, values: {}}\n", ""))
+    rep = workspace.replay_quarantine().to_dict()["totals"]
+    assert rep["rows_loaded"] == 1  # row 5 now loads; the bad date and the missing key stay
+    assert [r["location"] for r in workspace.quarantine()] == ["calls.csv:4", "calls.csv:8"]
+    assert [r["location"] for r in workspace.quarantine(status="replayed")] == ["calls.csv:9"]
+
+
+def test_mapping_naming_a_missing_column_is_a_clear_error(workspace, tmp_path, calls_mapping):
+    calls_mapping.write_text(calls_mapping.read_text().replace("Start", "Start Time"))
+    with pytest.raises(MappingError, match="names column 'Start Time'"):
+        ingest(workspace, tmp_path, CALLS, calls_mapping)
+    assert workspace.store.current() is None  # nothing published
+
+
+def test_without_mapping_a_suggestion_is_saved_and_used(workspace, tmp_path):
+    p = tmp_path / "calls.csv"
+    p.write_text(CALLS)
+    d = workspace.ingest([p], source="calls").to_dict()
+    assert (workspace.path / "mappings" / "calls.yaml").exists()
+    assert d["reconciles"] and d["totals"]["rows_read"] == 9
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["1", "2", "3", "", " "]),
+                          st.sampled_from(["03/02/2025 09:00", "2025-02-03", "bad", "", "31/02/2025"]),
+                          st.sampled_from(["10", "00:01:00", "x", ""]),
+                          st.text(alphabet='ab,"\n\r;é', max_size=12)), max_size=25))
+def test_counts_always_reconcile(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("prop")
+    ws = Workspace.init(tmp / "ws", overrides={"privacy.redact_text": False})
+    m = tmp / "m.yaml"
+    m.write_text("version: 1\nsource: calls\nentity: contact\nkey: [id]\nconstants: {channel: phone}\n"
+                 "fields: {started_at: start, talk_s: talk, text: notes}\n")
+    def esc(v: str) -> str:
+        return '"' + v.replace('"', '""') + '"'
+    body = "id,start,talk,notes\n" + "".join(f"{a},{b},{c},{esc(d)}\n" for a, b, c, d in rows)
+    p = tmp / "f.csv"
+    p.write_text(body)
+    d = ws.ingest([p], source="calls", mapping=m).to_dict()
+    t = d["totals"]
+    assert t["rows_read"] == len(rows)
+    assert t["rows_read"] == t["rows_loaded"] + t["rows_quarantined"] + t["rows_duplicate"]
+    con = duckdb.connect(str(ws.store.data_path()), read_only=True)
+    assert con.execute("SELECT count(*) FROM contact").fetchall()[0][0] == t["rows_loaded"]
+    assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == t["rows_quarantined"]

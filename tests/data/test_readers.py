@@ -1,0 +1,126 @@
+"""Readers: damaged real-world exports are read with every record located or rejected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+import xlsxwriter
+
+from cxchain.errors import InputFileError
+from cxchain.data.readers import MessageSpec, read_file
+
+
+def rows(con: duckdb.DuckDBPyConnection, raw) -> list[tuple]:
+    return con.execute(f'SELECT * FROM "{raw.table}" ORDER BY _row').fetchall()
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def test_crlf_quoted_newlines_ragged_and_cut_off_records(tmp_path, con):
+    p = write(tmp_path, "a.csv", b'id,name,notes\r\n1,ann,"hello\r\nworld"\r\n2,bob\r\n3,cat,x,extra\r\n4,dan,"ok"\r\n5,eve,"cut off\r\n')
+    raw = read_file(con, p)
+    assert [r[1] for r in rows(con, raw)] == ["a.csv:2", "a.csv:6"]
+    assert [r.location for r in raw.rejects] == ["a.csv:4", "a.csv:5", "a.csv:7"]
+    assert "too few columns" in raw.rejects[0].reason
+    assert "too many columns" in raw.rejects[1].reason
+    assert "never closed" in raw.rejects[2].reason
+    assert raw.rows_read == 5
+
+
+def test_bom_semicolon_blank_lines_and_multiline_values_keep_physical_lines(tmp_path, con):
+    p = write(tmp_path, "b.csv", b'\xef\xbb\xbfid;name\n1;a\n\n2;b\n;\n4;"multi\nline\nvalue"\n5;z\n')
+    raw = read_file(con, p)
+    got = rows(con, raw)
+    assert raw.columns == ["id", "name"]
+    assert [r[1] for r in got] == ["b.csv:2", "b.csv:4", "b.csv:5", "b.csv:6", "b.csv:9"]
+    assert got[3][3] == "multi\nline\nvalue"
+
+
+def test_mixed_encoding_and_nul_bytes(tmp_path, con):
+    p = write(tmp_path, "c.csv", b"id,name\n1,caf\xe9\n2,b\x00\n3,\xe2\x82\xac\n")
+    raw = read_file(con, p)
+    assert [r[3] for r in rows(con, raw)] == ["café", "b", "€"]
+    assert any("NUL" in n for n in raw.notes) and any("Windows-1252" in n for n in raw.notes)
+
+
+def test_utf16_and_tab_delimited(tmp_path, con):
+    p = write(tmp_path, "u.tsv", "id\tname\n1\tZoë\n".encode("utf-16"))
+    raw = read_file(con, p)
+    assert rows(con, raw)[0][2:] == ("1", "Zoë")
+
+
+def test_formula_prefix_markup_and_big_field_are_kept_as_text(tmp_path, con):
+    big = "x" * 3_000_000
+    p = write(tmp_path, "f.csv", f'id,notes\n1,"=HYPERLINK(""http://x"")"\n2,<script>alert(1)</script>\n3,{big}\n'.encode())
+    raw = read_file(con, p)
+    got = rows(con, raw)
+    assert got[0][3].startswith("=HYPERLINK") and got[1][3].startswith("<script>") and len(got[2][3]) == 3_000_000
+
+
+@pytest.mark.parametrize("data,msg", [(b"", "empty"), (b"\x00\x01\x02\x03" * 500, "binary"), (b"PK\x03\x04" + b"\x00" * 100, "Excel")])
+def test_empty_and_binary_files_are_clear_errors(tmp_path, con, data, msg):
+    p = write(tmp_path, "bad.csv", data)
+    with pytest.raises(InputFileError, match=msg):
+        read_file(con, p)
+
+
+def test_ndjson_malformed_lines_are_rejects_with_line_numbers(tmp_path, con):
+    p = write(tmp_path, "d.ndjson", b'{"id":1,"a":{"b":2}}\n{bad\n\n{"id":3}\n[1]\n')
+    raw = read_file(con, p)
+    assert [r[1] for r in rows(con, raw)] == ["d.ndjson:1", "d.ndjson:4"]
+    assert [r.location for r in raw.rejects] == ["d.ndjson:2", "d.ndjson:5"]
+    assert "a.b" in raw.columns
+
+
+def test_json_transcripts_one_conversation_one_row(tmp_path, con):
+    doc = {"export": {"at": "x"}, "conversations": [
+        {"id": "c1", "visitor": {"email": "a@example.com"},
+         "messages": [{"from": "visitor", "body": "my bin was missed"}, {"from": "agent", "body": "sorry"},
+                      {"from": "visitor", "body": "thanks"}]},
+        {"id": "c2", "messages": []}]}
+    p = write(tmp_path, "chat.json", json.dumps(doc).encode())
+    raw = read_file(con, p, options={"records": "conversations"}, messages=MessageSpec(path="messages"))
+    got = con.execute(f'SELECT _loc, id, "visitor.email", "_messages.customer_text", "_messages.count", "_messages.customer_count" FROM "{raw.table}" ORDER BY _row').fetchall()
+    assert got[0] == ("chat.json#/conversations/0", "c1", "a@example.com", "my bin was missed\nthanks", "3", "2")
+    assert got[1][4] == "0"
+
+
+def test_invalid_json_is_a_clear_error(tmp_path, con):
+    p = write(tmp_path, "x.json", b'{"a": [1, 2}')
+    with pytest.raises(InputFileError, match="not valid JSON at line 1"):
+        read_file(con, p)
+
+
+def test_excel_all_sheets_with_sheet_row_locations(tmp_path, con):
+    p = tmp_path / "cases.xlsx"
+    wb = xlsxwriter.Workbook(str(p))
+    for name, vals in (("2024", ["A1", "A2"]), ("2025", ["B1"])):
+        ws = wb.add_worksheet(name)
+        ws.write_row(0, 0, ["Case Ref", "Status"])
+        for i, v in enumerate(vals, start=1):
+            ws.write_row(i, 0, [v, "open"])
+    wb.close()
+    raw = read_file(con, p)
+    assert [(r[1], r[2]) for r in rows(con, raw)] == [("cases.xlsx:2024!2", "A1"), ("cases.xlsx:2024!3", "A2"), ("cases.xlsx:2025!2", "B1")]
+
+
+def test_parquet(tmp_path, con):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "when": pa.array([None, 1.5])}), p)
+    raw = read_file(con, p)
+    assert [r[2:] for r in rows(con, raw)] == [("1", None), ("2", "1.5")]
