@@ -129,7 +129,7 @@ def data_health(con: duckdb.DuckDBPyConnection | None, settings: Settings, catal
     min_share = float(settings["data.min_link_share"])
     for e in cat:
         share = e.get("linked_any_share")
-        if e["rows"] and linked_rows and share is not None and share < min_share:
+        if e["rows"] and linked_rows and share is not None and share < min_share and e["entity"] != "property":
             reasons.append({"code": "source_unlinked", "text": f"{e['source']}: only {share:.0%} of records link to a customer seen in another source. Map its identity columns (phone, email, account number)."})
     open_q = sum(e["quarantined_open"] for e in cat)
     total = sum(e["rows"] for e in cat) or 1

@@ -92,6 +92,7 @@ class Mapping:
     format: dict[str, Any] = field(default_factory=dict)
     messages: MessageSpec | None = None
     survey_items: tuple[SurveyItem, ...] = ()
+    customer_id_scheme: str | None = None
     path: Path | None = None
 
     @property
@@ -131,6 +132,8 @@ class Mapping:
         out["fields"] = fields
         if self.identity:
             out["identity"] = dict(self.identity)
+        if self.customer_id_scheme:
+            out["customer_id_scheme"] = self.customer_id_scheme
         if self.messages:
             m = self.messages
             out["messages"] = {"path": m.path, "role": m.role, "text": m.text, "customer_roles": list(m.customer_roles)}
@@ -196,7 +199,8 @@ def parse_mapping(doc: Any, where: str) -> Mapping:
         except (KeyError, TypeError, ValueError):
             raise MappingError(f"{where}: survey_items.{item} needs column and scale: [low, high].") from None
     mp = Mapping(source=source, entity=entity, version=int(doc.get("version", 1)), key=key, fields=fmaps, identity=identity,
-                 format=dict(doc.get("format") or {}), messages=messages, survey_items=tuple(items))
+                 format=dict(doc.get("format") or {}), messages=messages, survey_items=tuple(items),
+                 customer_id_scheme=str(doc["customer_id_scheme"]) if doc.get("customer_id_scheme") else None)
     missing = [f.name for f in ENTITIES[entity] if f.required and f.name not in fmaps and not _from_messages(mp, f.name)]
     if missing:
         raise MappingError(f"{where}: required field(s) {', '.join(missing)} of {entity} are not mapped. "
@@ -243,8 +247,17 @@ def _blank(col: str) -> str:
 def _values_case(col: str, values: tuple[tuple[str, Any], ...], default: str) -> str:
     if not values:
         return default
-    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in values)
+    # Values are rendered as text; the field's own parse casts them (so Y: 1 works for an integer field).
+    whens = " ".join(f"WHEN {lit(k)} THEN {lit(_text(v))}" for k, v in values)
     return f"(CASE lower(trim({col})) {whens} ELSE {default} END)"
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
 def compile_field(fm: FieldMap, ftype: str, col: str | None, *, day_first: bool, excel: bool, secret: str,
