@@ -140,8 +140,13 @@ class Workspace:
 
         t0 = time.perf_counter()
         progress("link identities", 0, 1)
+        schemes = {}
+        for (src,) in tx.data.execute("SELECT DISTINCT source FROM batch").fetchall():
+            mp = self.mapping_for(src)
+            if mp is not None and mp.customer_id_scheme:
+                schemes[src] = mp.customer_id_scheme
         stats = link_workspace_identities(tx.identity, tx.data, secret=self.store.secret(),
-                                          model_path=self.path / "linkage_model.json")
+                                          model_path=self.path / "linkage_model.json", id_schemes=schemes)
         progress("build journeys", 0, 1)
         stats["journey_events"] = build_journeys(tx.data)
         stats["seconds"] = round(time.perf_counter() - t0, 2)

@@ -118,7 +118,7 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
         if fm.column is not None and col is None:
             col = _column_for(mp, fm.column, raw, where)
         value, check = compile_field(fm, f.type, q(col) if col else None, day_first=day_first, excel=raw.excel,
-                                     secret=secret, choices=f.choices)
+                                     secret=secret, choices=f.choices, timezone=str(settings["timezone"]))
         exprs.append(f"{value} AS {q(f.name)}")
         names.append(f.name)
         if check:

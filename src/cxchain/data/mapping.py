@@ -261,7 +261,7 @@ def _text(v: Any) -> str | None:
 
 
 def compile_field(fm: FieldMap, ftype: str, col: str | None, *, day_first: bool, excel: bool, secret: str,
-                  choices: tuple[str, ...] = ()) -> tuple[str, str | None]:
+                  choices: tuple[str, ...] = (), timezone: str = "Europe/London") -> tuple[str, str | None]:
     """(value expression, check expression giving a reason or NULL) for one field."""
     if col is None:
         v = fm.constant
@@ -272,8 +272,16 @@ def compile_field(fm: FieldMap, ftype: str, col: str | None, *, day_first: bool,
     label = fm.column or fm.field
     if ftype == "datetime" or ftype == "date":
         fmts = list(fm.formats) or default_date_formats(day_first)
-        arr = "[" + ", ".join(lit(f) for f in fmts) + "]"
-        parsed = f"coalesce(try_strptime(trim({c}), {arr}), try_cast(trim({c}) AS TIMESTAMP))"
+        naive = [f for f in fmts if "%z" not in f and "%Z" not in f]
+        aware = [f for f in fmts if f not in naive]
+        tries = []
+        if naive:
+            tries.append(f"try_strptime(trim({c}), [{', '.join(lit(f) for f in naive)}])")
+        if aware:  # offsets are converted to the workspace's local time zone
+            tries.append(f"timezone({lit(timezone)}, try_strptime(trim({c}), [{', '.join(lit(f) for f in aware)}]))")
+        tries.append(f"CASE WHEN regexp_matches(trim({c}), '(Z|[+-]\\d{{2}}:?\\d{{2}})$') "
+                     f"THEN timezone({lit(timezone)}, try_cast(trim({c}) AS TIMESTAMPTZ)) ELSE try_cast(trim({c}) AS TIMESTAMP) END")
+        parsed = f"coalesce({', '.join(tries)})"
         if excel:
             serial = (f"CASE WHEN regexp_full_match(trim({c}), '\\d{{5}}(\\.\\d+)?') THEN TIMESTAMP '1899-12-30' + "
                       f"to_microseconds(CAST(round(CAST(trim({c}) AS DOUBLE) * 86400000000) AS BIGINT)) END")

@@ -24,12 +24,17 @@ _IDENTIFYING = ("customer_id", "email", "phone", "postcode", "address", "uprn", 
 
 
 def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.DuckDBPyConnection, *, secret: str,
-                              model_path: Path, threshold: float = 0.9, seed: int = 0) -> dict[str, Any]:
+                              model_path: Path, threshold: float = 0.9, seed: int = 0,
+                              id_schemes: dict[str, str] | None = None) -> dict[str, Any]:
     """Link every identity record and publish the record -> customer mapping; returns statistics."""
     ident.execute("""CREATE OR REPLACE TEMP TABLE ids_latest AS
                      SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY version DESC) rn
                                                  FROM identity_record) WHERE rn = 1""")
     normalise_identities(ident, "ids_latest", "ids_norm_all")
+    for src, scheme in (id_schemes or {}).items():
+        # Sources sharing an id scheme compare customer ids across systems (see docs/mapping.md).
+        ident.execute("UPDATE ids_norm_all SET customer_id = ? || substr(customer_id, length(source) + 1) WHERE source = ?",
+                      [f"scheme={scheme}", src])
     any_id = " OR ".join(f"{c} IS NOT NULL" for c in _IDENTIFYING)
     ident.execute(f"CREATE OR REPLACE TEMP TABLE ids_norm AS SELECT * FROM ids_norm_all WHERE {any_id}")
     n = ident.execute("SELECT count(*) FROM ids_norm").fetchall()[0][0]
@@ -48,6 +53,7 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
                              previous="prev_map" if has_prev else None, output="customer_keys_new")
     if use_model is None:
         result.save_model(model_path)
+    stats["attached"] = _attach_unique_contact_points(ident, "customer_keys_new")
     ident.execute("DELETE FROM customer_map")
     ident.execute("INSERT INTO customer_map SELECT record_id, customer_key FROM customer_keys_new")
     mapping = ident.sql("""SELECT k.record_id, n.source, k.customer_key FROM customer_keys_new k
@@ -59,6 +65,31 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
     stats.update({k: v for k, v in result.stats.items() if isinstance(v, (int, float, str))})
     stats["model"] = result.stats.get("model_source")
     stats["customers"] = data.execute("SELECT count(DISTINCT customer_key) FROM record_customer").fetchall()[0][0]
+    for t in ("ids_norm_all", "customer_keys_new"):
+        ident.execute(f"DROP TABLE IF EXISTS {t}")
     data.execute("DELETE FROM link_stats")
     data.executemany("INSERT INTO link_stats VALUES (?, ?)", [(k, float(v)) for k, v in stats.items() if isinstance(v, (int, float))])
     return stats
+
+
+def _attach_unique_contact_points(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
+    """Attach records known only by a phone number or email to the one customer that uses it.
+
+    A caller line identity alone is weak evidence (households share landlines), so the
+    probabilistic model rightly leaves such records apart.  But when exactly one customer with a
+    name on file uses that phone (or email), the record is theirs.  Ambiguous numbers stay apart.
+    """
+    n = 0
+    for point in ("phone", "email"):
+        others = " AND ".join(f"n.{c} IS NULL" for c in _IDENTIFYING if c != point)
+        res = ident.execute(f"""
+            WITH lone AS (SELECT n.record_id, n.{point} AS v FROM ids_norm n WHERE n.{point} IS NOT NULL AND n.first_name IS NULL
+                          AND {others}),
+            owners AS (SELECT n.{point} AS v, count(DISTINCT k.customer_key) AS owners, any_value(k.customer_key) AS key
+                       FROM ids_norm n JOIN {keys} k USING (record_id)
+                       WHERE n.{point} IS NOT NULL AND (n.last_name IS NOT NULL OR n.customer_id IS NOT NULL)
+                       GROUP BY 1)
+            UPDATE {keys} SET customer_key = owners.key FROM lone JOIN owners USING (v)
+            WHERE {keys}.record_id = lone.record_id AND owners.owners = 1 AND {keys}.customer_key <> owners.key""").fetchall()
+        n += int(res[0][0]) if res else 0
+    return n
