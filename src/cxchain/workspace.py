@@ -11,6 +11,7 @@ The CLI, and later the REST API and web pages, are thin adapters over these meth
 from __future__ import annotations
 
 import fnmatch
+import glob
 import json
 import time
 import uuid
@@ -128,7 +129,7 @@ class Workspace:
         out = []
         for src in self.settings.sources:
             for pattern in src.paths:
-                for f in sorted(self.path.glob(pattern)):
+                for f in sorted(Path(m) for m in glob.glob(str(self.path / pattern))):  # relative or absolute
                     if f.is_file() and not fnmatch.fnmatch(f.name, ".*") and (src.name, file_sha256(f)) not in seen:
                         out.append((src, f))
         return out
