@@ -20,6 +20,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q torch==2.13.0   # first and alone: the CPU wheel on disk, never a CUDA build
 	$(PY) -m pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 

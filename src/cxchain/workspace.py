@@ -247,7 +247,8 @@ class Workspace:
                 q_rows = tx.data.execute("SELECT quarantine_id, location FROM quarantine WHERE status = 'open' AND source = ? ORDER BY quarantine_id", [src]).fetchall()
                 ids = [r[0] for r in q_rows]
                 raws = dict(tx.identity.execute("SELECT quarantine_id, raw FROM quarantine_raw WHERE quarantine_id IN (SELECT unnest(?))", [ids]).fetchall())
-                rows, replay_ids = [], {}
+                rows: list[dict[str, str | None]] = []
+                replay_ids: dict[int, str] = {}
                 for qid, loc in q_rows:
                     doc = json.loads(raws.get(qid) or "{}")
                     if "_line" in doc:  # the reader could not split this record: only a fixed file helps
@@ -264,7 +265,7 @@ class Workspace:
                 tx.data.register(name + "_a", tbl)
                 tx.data.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{name}_a"')
                 tx.data.unregister(name + "_a")
-                raw = RawTable(name, cols, len(rows), [], [], "replay", excel=any(":" in r["_loc"] and "!" in r["_loc"] for r in rows))
+                raw = RawTable(name, cols, len(rows), [], [], "replay", excel=any("!" in str(r["_loc"]) for r in rows))
                 report.files.append(ingest_raw(tx, self.settings, raw, mp, secret=self.store.secret(), redact=self.redactor(),
                                                label=f"quarantine:{src}", file_name=f"quarantine:{src}", sha="", size=0,
                                                t0=time.perf_counter(), kind="replay", replay_ids=replay_ids))

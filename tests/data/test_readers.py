@@ -9,8 +9,8 @@ import duckdb
 import pytest
 import xlsxwriter
 
-from cxchain.errors import InputFileError
 from cxchain.data.readers import MessageSpec, read_file
+from cxchain.errors import InputFileError
 
 
 def rows(con: duckdb.DuckDBPyConnection, raw) -> list[tuple]:

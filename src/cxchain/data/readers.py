@@ -443,7 +443,8 @@ def _rows_from_records(recs: Iterator[tuple[str, Any]], messages: MessageSpec | 
             msgs = _get(rec, messages.path)
             row.pop(messages.path, None)
             if isinstance(msgs, list):
-                cust, org = [], []
+                cust: list[str] = []
+                org: list[str] = []
                 for m in msgs:
                     if not isinstance(m, dict):
                         continue
