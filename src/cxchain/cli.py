@@ -174,13 +174,28 @@ def run(workspace: Path, as_json: bool) -> None:
                f"Published generation {result['published']['generation']} in {result['seconds']} s.")
 
 
+out_option = click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+                          help="Also write the table to a .csv or .xlsx file (formula prefixes neutralised).")
+
+
+def _write_out(out: Path | None, rows: list[dict[str, Any]]) -> None:
+    if out:
+        from .report.export import write_table
+
+        flat = [{k: (json.dumps(v, default=str) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in rows]
+        write_table(flat, out)
+        click.echo(f"Wrote {out}", err=True)
+
+
 @cli.command()
 @workspace_option
 @json_option
+@out_option
 @friendly
-def sources(workspace: Path, as_json: bool) -> None:
+def sources(workspace: Path, as_json: bool, out: Path | None) -> None:
     """The data catalogue: rows, dates, freshness, completeness, quarantine and link coverage per source."""
     cat = Workspace(workspace).sources()
+    _write_out(out, cat)
     if as_json:
         _emit({"sources": cat})
         return
@@ -218,10 +233,12 @@ def quarantine() -> None:
 @click.option("--limit", default=50, show_default=True)
 @workspace_option
 @json_option
+@out_option
 @friendly
-def quarantine_list(source: str | None, limit: int, workspace: Path, as_json: bool) -> None:
+def quarantine_list(source: str | None, limit: int, workspace: Path, as_json: bool, out: Path | None) -> None:
     """List open quarantined rows with file, location and reason."""
     rows = Workspace(workspace).quarantine(source=source, limit=limit)
+    _write_out(out, rows)
     if as_json:
         _emit({"quarantine": rows})
         return

@@ -1,0 +1,1 @@
+"""Reports: the story, the CX Code document, and table exports (CSV, Excel)."""
