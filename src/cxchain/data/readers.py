@@ -176,7 +176,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
     """Read a CSV export; see the module docstring for what is fixed and how rows are located."""
     data = path.read_bytes()
     _check_not_empty_or_binary(path, data, "csv")
-    needs_copy = (encoding != "auto" or data.startswith(codecs.BOM_UTF8) or b"\x00" in data
+    utf8 = encoding.lower().replace("-", "") in ("auto", "utf8")
+    needs_copy = (not utf8 or data.startswith(codecs.BOM_UTF8) or b"\x00" in data
                   or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
     notes: list[str] = []
     text: str | None = None
@@ -187,7 +188,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
             needs_copy = True
     if needs_copy:
         try:
-            text, enc, notes = decode_text(data, encoding)
+            text, enc, notes = decode_text(data, "auto" if utf8 else encoding)
         except InputFileError as e:
             raise InputFileError(f"{path}: {e}") from None
         if enc != "utf-8":
@@ -202,7 +203,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
     else:
         skipped = 0
     delim = delimiter or sniff_delimiter(text[:20000])
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delim), [])
+    header = next(csv.reader(io.StringIO(text[:1_000_000].split("\n", 1)[0]), delimiter=delim), [])
     if not header:
         raise InputFileError(f"{path}: no header row found. The first line must name the columns (or set format.header_row).")
     columns = clean_columns(header)
@@ -236,7 +237,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
     finally:
         if read_path != path:
             read_path.unlink(missing_ok=True)
-    nl = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
+    nl = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10) if rejects_raw else np.zeros(0, dtype=np.int64)
     rejects: list[Reject] = []
     starts, spans = [], []
     for pos, csv_line, kind, msg in rejects_raw:
@@ -249,38 +250,47 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
         spans.append(span)
         rejects.append(Reject(f"{path.name}:{line}", _reject_reason(kind, msg), body.strip("\r\n")))
     # Physical start line of each good record: header line + order + newlines inside earlier
-    # quoted values + the lines taken by earlier rejected records.  Blank lines break that
-    # arithmetic, so files that have them are located by a slower exact scan.
-    nl_expr = " + ".join(f'coalesce(length("{c}") - length(replace("{c}", chr(10), \'\')), 0)' for c in columns) or "0"
-    con.execute(f"""CREATE TEMP TABLE "{table}_n" AS SELECT row_number() OVER () - 1 AS _row, ({nl_expr}) AS _nl, *
-                    FROM "{table}_p" """)
-    con.execute(f'DROP TABLE "{table}_p"')
-    n = con.execute(f'SELECT count(*) FROM "{table}_n"').fetchall()[0][0]
+    # quoted values + the lines taken by earlier rejected records.  When the file has no newline
+    # inside a value (the common case) the first and last terms vanish and no value is scanned;
+    # blank lines break the arithmetic, so such files are located by a slower exact scan.
+    n = con.execute(f'SELECT count(*) FROM "{table}_p"').fetchall()[0][0]
+    physical = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
     blank_lines = re.search(rb"\n[ \t\r]*\n", raw) is not None
+    prefix = _sql_str(path.name + ":")
+    cols_sql = ", ".join(f'"{c}"' for c in columns)
+    good: list[int] = []
     if blank_lines:
-        lines = _exact_record_lines(raw.decode("utf-8"), delim)
-        good = _drop_reject_lines(lines, set(starts))
+        good = _drop_reject_lines(_exact_record_lines(raw.decode("utf-8"), delim), set(starts))
         if len(good) != n:  # should not happen; fall back to arithmetic rather than mislocate silently
             good = []
+    if good:
+        lines_tbl = pa.table({"_row": pa.array(range(n), pa.int64()), "_line": pa.array(np.asarray(good, dtype=np.int64) + skipped)})
+        con.register(f"{table}_l", lines_tbl)
+        con.execute(f"""CREATE TEMP TABLE "{table}" AS
+                        WITH b AS (SELECT row_number() OVER () - 1 AS _row, * FROM "{table}_p")
+                        SELECT b._row, {prefix} || l._line AS _loc, {", ".join(f'b."{c}"' for c in columns)}
+                        FROM b JOIN "{table}_l" l USING (_row) ORDER BY b._row""")
+        con.unregister(f"{table}_l")
     else:
-        good = []
-    if not good:
-        cum = np.asarray(con.execute(f'SELECT _nl FROM "{table}_n" ORDER BY _row').fetchnumpy()["_nl"], dtype=np.int64)
-        before = np.concatenate([[0], np.cumsum(cum)[:-1]]) if n else np.zeros(0, dtype=np.int64)
-        g = 2 + np.arange(n, dtype=np.int64) + before
-        if starts:
-            p = np.asarray(starts, dtype=np.int64)
-            s = np.asarray(spans, dtype=np.int64)
-            off = np.concatenate([[0], np.cumsum(s)[:-1]])
-            k = np.searchsorted(p - off, g, side="right")
-            g = g + np.concatenate([[0], np.cumsum(s)])[k]
-        good = list(g)
-    lines_tbl = pa.table({"_row": pa.array(range(n), pa.int64()), "_line": pa.array(np.asarray(good, dtype=np.int64) + skipped)})
-    con.register(f"{table}_l", lines_tbl)
-    con.execute(f"""CREATE TEMP TABLE "{table}" AS SELECT n._row, {_sql_str(path.name + ':')} || l._line AS _loc,
-                    {", ".join(f'n."{c}"' for c in columns)} FROM "{table}_n" n JOIN "{table}_l" l USING (_row)""")
-    con.unregister(f"{table}_l")
-    con.execute(f'DROP TABLE "{table}_n"')
+        if physical == 1 + n + sum(spans):
+            nl_expr = "0"  # no newline inside any value: nothing to scan
+        else:
+            nl_expr = " + ".join(f'coalesce(length("{c}") - length(replace("{c}", chr(10), \'\')), 0)' for c in columns) or "0"
+        # rejected records shift the records after them by their own line count
+        offsets = np.concatenate([[0], np.cumsum(spans)[:-1]]) if spans else np.zeros(0, dtype=np.int64)
+        keys = np.asarray(starts, dtype=np.int64) - offsets
+        adds = np.cumsum(spans) if spans else np.zeros(0, dtype=np.int64)
+        last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]  # ties: keep the largest shift
+        adj = pa.table({"key": pa.array(keys[last], pa.int64()), "add": pa.array(np.asarray(adds)[last], pa.int64())})
+        con.register(f"{table}_r", adj)
+        con.execute(f"""CREATE TEMP TABLE "{table}" AS
+                        WITH b AS (SELECT row_number() OVER () - 1 AS _row, ({nl_expr}) AS _nl, * FROM "{table}_p"),
+                        c AS (SELECT *, 2 + _row + coalesce(sum(_nl) OVER (ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                                     AND 1 PRECEDING), 0) AS _g FROM b)
+                        SELECT c._row, {prefix} || (c._g + coalesce(r."add", 0) + {skipped}) AS _loc, {", ".join(f'c."{col}"' for col in columns)}
+                        FROM c ASOF LEFT JOIN "{table}_r" r ON c._g >= r."key" ORDER BY c._row""")
+        con.unregister(f"{table}_r")
+    con.execute(f'DROP TABLE "{table}_p"')
     return RawTable(table, columns, int(n), rejects, notes, "csv")
 
 
