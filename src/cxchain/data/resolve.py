@@ -92,4 +92,16 @@ def _attach_unique_contact_points(ident: duckdb.DuckDBPyConnection, keys: str) -
             UPDATE {keys} SET customer_key = owners.key FROM lone JOIN owners USING (v)
             WHERE {keys}.record_id = lone.record_id AND owners.owners = 1 AND {keys}.customer_key <> owners.key""").fetchall()
         n += int(res[0][0]) if res else 0
+        # The rest share a number nobody named holds: one unknown caller across silos, as the
+        # collapse to distinct identities already treats them within one silo.
+        res = ident.execute(f"""
+            WITH lone AS (SELECT n.record_id, n.{point} AS v FROM ids_norm n WHERE n.{point} IS NOT NULL AND n.first_name IS NULL
+                          AND {others}),
+            named AS (SELECT DISTINCT n.{point} AS v FROM ids_norm n
+                      WHERE n.{point} IS NOT NULL AND (n.last_name IS NOT NULL OR n.customer_id IS NOT NULL)),
+            caller AS (SELECT l.v, min(k.customer_key) AS key FROM lone l JOIN {keys} k USING (record_id)
+                       WHERE l.v NOT IN (SELECT v FROM named) GROUP BY 1)
+            UPDATE {keys} SET customer_key = caller.key FROM lone JOIN caller USING (v)
+            WHERE {keys}.record_id = lone.record_id AND {keys}.customer_key <> caller.key""").fetchall()
+        n += int(res[0][0]) if res else 0
     return n

@@ -129,7 +129,8 @@ def cases(ctx: Ctx) -> None:
         account = pop.tenancy[h] if ctx.sector == "housing" else pop.account[p]
         crm_rows.append([key, account if r.random() > 0.1 else "", people.full_name(pop, p, r),
                          pc if r.random() > 0.04 else "", people.email(pop, p, r) if r.random() > 0.2 else "",
-                         people.phone(pop, p, r) if r.random() > 0.1 else "", typ,
+                         # the CRM holds the number on file: the mobile where there is one
+                         people.phone(pop, p, r, landline_first=0.0) if r.random() > 0.1 else "", typ,
                          reason.label if r.random() > 0.1 else reason.area, created, promised,
                          None if open_ else closed, status, "Y" if (e in rep and r.random() < 0.6) else "N", desc])
         crm_keys.append(key)
