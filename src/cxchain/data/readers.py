@@ -257,7 +257,6 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
     physical = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
     blank_lines = re.search(rb"\n[ \t\r]*\n", raw) is not None
     prefix = _sql_str(path.name + ":")
-    cols_sql = ", ".join(f'"{c}"' for c in columns)
     good: list[int] = []
     if blank_lines:
         good = _drop_reject_lines(_exact_record_lines(raw.decode("utf-8"), delim), set(starts))
