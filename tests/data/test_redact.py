@@ -133,8 +133,10 @@ def test_unicode() -> None:
     "My name is Sarah Jenkins, call 07700 900123 at 12 Mill Lane LS1 4AP. ",
 ])
 def test_multi_megabyte_text_does_not_hang(chunk: str) -> None:
-    text = chunk * (3_000_000 // len(chunk))
+    text = chunk * (2_000_000 // len(chunk))
     t0 = time.perf_counter()
     out = RED.redact_one(text)
     assert out is not None
-    assert time.perf_counter() - t0 < 30
+    # Linear patterns finish in seconds; catastrophic backtracking would take hours.  The bound is
+    # generous so a loaded 2-core CI machine does not make it flaky.
+    assert time.perf_counter() - t0 < 90
