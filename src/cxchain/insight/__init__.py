@@ -1,0 +1,1 @@
+"""Insight (link 2 of the chain): text models over customer contacts, run offline."""
