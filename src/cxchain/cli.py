@@ -223,6 +223,53 @@ def health(workspace: Path, as_json: bool) -> None:
             click.echo(f"     [{r['code']}] {r['text']}")
 
 
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md"]), default="html", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@workspace_option
+@json_option
+@friendly
+def story(fmt: str, out: Path, workspace: Path, as_json: bool) -> None:
+    """Write the insight story of the published run: a self-contained document a manager reads in ten minutes."""
+    from .report.story import write_story
+
+    s = Workspace(workspace).story()
+    write_story(s, fmt, out)
+    if as_json:
+        _emit({"out": str(out), "format": fmt, "top": s["top"], "headline": s["headline"]})
+    else:
+        click.echo(f"Wrote {out}. Headline: {s['headline']}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--text-column", required=True, help="Column holding the verbatims.")
+@click.option("--id-column", default=None, help="Column with row ids (default: the input row number from 0).")
+@click.option("--examples", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with columns text,label: the reasons are those labels (few-shot).")
+@click.option("--reasons", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="One reason a line, optionally 'name: description' (zero-shot).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="CSV to write.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Embedding cache (default: ~/.cache/cxchain/embeddings).")
+@json_option
+@friendly
+def themes(file: Path, text_column: str, id_column: str | None, examples: Path | None, reasons: Path | None, out: Path,
+           cache_dir: Path | None, as_json: bool) -> None:
+    """Theme any file of verbatims, no workspace needed: one output row per input row, in input order."""
+    from .insight.themes import theme_file
+
+    if examples and reasons:
+        raise click.UsageError("Give --examples or --reasons, not both.")
+    cache = cache_dir or Path.home() / ".cache" / "cxchain" / "embeddings"
+    summary = theme_file(file, text_column=text_column, id_column=id_column, examples=examples, reasons=reasons, out=out,
+                         cache_dir=cache)
+    if as_json:
+        _emit(summary)
+    else:
+        click.echo(f"Wrote {out}: " + ", ".join(f"{k} {v}" for k, v in summary.items() if not isinstance(v, (list, dict))))
+
+
 @cli.group()
 def quarantine() -> None:
     """Rows that could not be loaded: list them, fix the mapping or settings, replay them."""

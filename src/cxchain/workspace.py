@@ -154,6 +154,37 @@ class Workspace:
         tx.data.execute("INSERT INTO run_log VALUES (?, ?, ?, 'link', ?)", [uuid.uuid4().hex[:8], datetime.now(), stats["seconds"], json.dumps(stats, default=str)])
         return stats
 
+    def _insight(self, tx: Transaction, progress: Progress = _no_progress) -> dict[str, Any]:
+        from .insight.pipeline import run_insight
+
+        stats = run_insight(tx.data, self.settings, self.path, secret=self.store.secret(), progress=progress)
+        tx.data.execute("INSERT INTO run_log VALUES (?, ?, ?, 'insight', ?)",
+                        [uuid.uuid4().hex[:8], datetime.now(), stats["seconds"], json.dumps(stats, default=str)])
+        return stats
+
+    def story(self) -> dict[str, Any]:
+        """The insight story of the published run, as data (render it with :mod:`cxchain.report.story`)."""
+        from .insight.story import build_story
+
+        cur = self.store.current() or {}
+        with self.store.read() as con:
+            return build_story(con, self.settings, run=cur.get("generation", ""))
+
+    def findings(self) -> list[dict[str, Any]]:
+        """The published findings in rank order."""
+        from .insight.findings import load_findings
+
+        with self.store.read() as con:
+            return load_findings(con)
+
+    def metric(self, metric_id: str, *, by: Sequence[str] = (), filters: dict[str, Any] | None = None,
+               period: str | None = None) -> list[dict[str, Any]]:
+        """Compute a registered metric on the published run, sliced ``by`` columns, with provenance."""
+        from .metrics import compute
+
+        with self.store.read() as con:
+            return compute(con, metric_id, self.settings, by=by, filters=filters, period=period)
+
     def link(self, progress: Progress = _no_progress) -> dict[str, Any]:
         """Resolve identities across all silos and rebuild journeys; returns link statistics and rates."""
         with self.store.write("link") as tx:
@@ -187,6 +218,7 @@ class Workspace:
                                                 scratch=tx.folder))
             result["ingest"] = report.to_dict()
             result["link"] = self._link(tx, progress)
+            result["insight"] = self._insight(tx, progress)
             tx.info["last"] = "run"
             tx.info["run_seconds"] = round(time.perf_counter() - t0, 2)
         result["seconds"] = round(time.perf_counter() - t0, 2)

@@ -31,7 +31,7 @@ def con():
         dict(record_id="acd:2", channel="phone", direction="inbound", started_at=T0 + 5 * m, ended_at=T0 + 9 * m,
              interaction_ref="X", leg=2, queue="Q2", wait_s=30.0, talk_s=200.0, hold_s=0.0, wrap_s=10.0,
              transfers=0, abandoned=False, resolved=True),
-        # IVR session of the same call: other source, same ConnID -> its own interaction
+        # IVR session of the same call: other source, same ConnID -> a leg of the same interaction
         dict(record_id="ivr:1", channel="ivr", direction="inbound", started_at=T0 - m, interaction_ref="X"),
         # customer A calls back 10 minutes after the transferred call ended: a forward, not a repeat
         dict(record_id="acd:3", channel="phone", direction="inbound", started_at=T0 + 19 * m, ended_at=T0 + 25 * m,
@@ -106,14 +106,14 @@ def test_contact_fact_legs_and_insight(con):
                           demand, sentiment FROM contact_fact ORDER BY record_id""").fetchall()
     by = {r[0]: r for r in rows}
     assert len(rows) == 10                          # superseded version ignored
-    assert by["acd:1"][1:5] == ("acd:X", True, True, 150.0)
+    assert by["acd:1"][1:5] == ("X", True, True, 150.0)
     assert by["acd:2"][2] is False
-    assert by["ivr:1"][1:3] == ("ivr:X", True)      # scoped by source: not a leg of the ACD call
+    assert by["ivr:1"][1:3] == ("X", False)         # the IVR session is part of the call, not the first leg
     assert by["acd:1"][5:8] == ("bins", "failure", None)
 
 
 def test_volume_aht_hold_transfer(con):
-    assert one(compute(con, "volume", S))["value"] == 9   # 10 rows, 2 legs of X
+    assert one(compute(con, "volume", S))["value"] == 8   # 10 rows, X has 2 agent legs and its IVR session
     aht = one(compute(con, "aht", S))
     assert aht["n"] == 3 and aht["value"] == pytest.approx((150 + 210 + 60) / 3)
     assert one(compute(con, "hold_per_answered", S))["value"] == pytest.approx(20 / 3)
@@ -147,22 +147,22 @@ def test_fcr_and_failure_demand(con):
 def test_repeat_rate_default(con):
     r = one(compute(con, "repeat_rate", S))
     # eligible first legs with customer and group: acd:1, acd:3, chat:1 (A, bins); chat:2, chat:3 (tax);
-    # ivr:1 (A, bins) too.  chat:3 (day 10) is censored by as_of 2025-03-14 (+1 day, window 7).
-    # followed: ivr:1 -> acd:1 (not forward: ivr not transferred); acd:1 -> chat:1 (acd:3 is a forward, 10 min
-    # after the transferred call's last leg ended); acd:3 -> chat:1; chat:1 -> none; chat:2 (B) -> none
+    # ivr:1 is part of call X (same ConnID), not a contact of its own.  chat:3 (day 10) is censored by
+    # as_of 2025-03-14 (+1 day, window 7).  followed: acd:1 -> chat:1 (acd:3 is a forward, 10 min after the
+    # transferred call's last leg ended); acd:3 -> chat:1; chat:1 -> none; chat:2 (B) -> none
     assert r["censored"] == 1
-    assert (r["numerator"], r["n"]) == (3, 5)
-    assert set(drilldown(con, "repeat_rate", S)) == {"ivr:1", "acd:1", "acd:3", "chat:1", "chat:2"}
-    # same reason: acd:3 is r2, so acd:1 (r1) -> chat:1 (r1) still; acd:3 -> nothing; ivr:1 -> acd:1
+    assert (r["numerator"], r["n"]) == (2, 4)
+    assert set(drilldown(con, "repeat_rate", S)) == {"acd:1", "acd:3", "chat:1", "chat:2"}
+    # same reason: acd:3 is r2, so acd:1 (r1) -> chat:1 (r1) still; acd:3 -> nothing
     r2 = one(compute(con, "repeat_rate", {**S, "metrics.repeat_same_reason": "reason"}))
-    assert (r2["numerator"], r2["n"]) == (2, 5)
+    assert (r2["numerator"], r2["n"]) == (1, 4)
     # any reason: email:1 becomes comparable (B) and is followed by chat:2
     r3 = one(compute(con, "repeat_rate", {**S, "metrics.repeat_same_reason": "any"}))
-    assert (r3["numerator"], r3["n"]) == (4, 6)
+    assert (r3["numerator"], r3["n"]) == (3, 5)
     # no forward rule: acd:3 then counts as a repeat of acd:1 -- same result here since chat:1 follows anyway
     r4 = one(compute(con, "repeat_rate", {**S, "metrics.repeat_window_days": 1}))
-    # window 1 day: ivr:1 -> acd:1 only; censoring: chat:3 (day 10, end day 12) no longer censored
-    assert (r4["numerator"], r4["n"], r4["censored"]) == (1, 6, 0)
+    # window 1 day: no repeats (acd:3 is a forward); censoring: chat:3 (day 10, end day 12) no longer censored
+    assert (r4["numerator"], r4["n"], r4["censored"]) == (0, 5, 0)
     rc = one(compute(con, "repeat_rate", {**S, "metrics.repeat_denominator": "customer"}))
     assert (rc["numerator"], rc["n"]) == (1, 2)
     assert len(drilldown(con, "repeat_rate", {**S, "metrics.repeat_denominator": "customer"})) == 2
@@ -170,7 +170,7 @@ def test_repeat_rate_default(con):
 
 def test_repeat_rate_by_reason_group(con):
     rows = {r["reason_group"]: r for r in compute(con, "repeat_rate", S, by=["reason_group"])}
-    assert (rows["bins"]["numerator"], rows["bins"]["n"]) == (3, 4)
+    assert (rows["bins"]["numerator"], rows["bins"]["n"]) == (2, 3)
     assert (rows["tax"]["numerator"], rows["tax"]["n"], rows["tax"]["censored"]) == (0, 1, 1)
 
 
@@ -250,9 +250,9 @@ def test_cost_to_serve(con):
     costs = {**S, "costs.phone": [2.0, 4.0], "costs.chat": [1.0, 3.0], "costs.email": [0.5, 1.0], "costs.ivr": [0.1, 0.2]}
     lo = one(compute(con, "cost_to_serve_low", costs))
     hi = one(compute(con, "cost_to_serve_high", costs))
-    # interactions: phone X, Y, Z1, Z2 (4), ivr 1, chat 3, email 1
-    assert lo["value"] == pytest.approx(4 * 2.0 + 0.1 + 3 * 1.0 + 0.5)
-    assert hi["value"] == pytest.approx(4 * 4.0 + 0.2 + 3 * 3.0 + 1.0)
+    # interactions: phone X (with its IVR session), Y, Z1, Z2 (4), chat 3, email 1
+    assert lo["value"] == pytest.approx(4 * 2.0 + 3 * 1.0 + 0.5)
+    assert hi["value"] == pytest.approx(4 * 4.0 + 3 * 3.0 + 1.0)
     assert lo["conventions"]["costs.phone"] == [2.0, 4.0]
 
 

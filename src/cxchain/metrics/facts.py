@@ -5,8 +5,9 @@
 
 ``contact_fact``
     one row per current contact (transfer legs stay rows).  ``interaction_id`` groups the legs of one
-    call: ``source || ':' || interaction_ref`` (scoped by source, because an IVR export and the ACD export
-    share the ConnID), or the record id when there is none.  ``is_first_leg`` marks one row per interaction;
+    customer contact: ``interaction_ref`` (shared across silos: the IVR session and the agent legs it led
+    to carry the same ConnID, and are one contact from the customer's side), or the record id when there
+    is none.  ``is_first_leg`` marks one row per interaction, preferring an agent leg over the IVR session;
     ``interaction_legs``, ``interaction_transferred`` (a leg had transfers > 0, or the interaction has more
     than one leg) and ``interaction_resolved`` (any leg agent-flagged resolved) describe the interaction.
     ``answered`` is ``NOT abandoned`` when the source says, else "has an answer time or talk time".
@@ -85,7 +86,7 @@ def _build_contact_fact(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TABLE contact_fact AS
         WITH rc AS (SELECT record_id, min(customer_key) AS customer_key FROM record_customer
                     WHERE customer_key IS NOT NULL GROUP BY record_id),
-        c AS (SELECT *, coalesce(source || ':' || interaction_ref, record_id) AS interaction_id
+        c AS (SELECT *, coalesce(interaction_ref, record_id) AS interaction_id
               FROM contact WHERE valid_to IS NULL),
         base AS (
             SELECT c.record_id, c.source, c.source_key, rc.customer_key, c.channel, c.direction,
@@ -115,7 +116,8 @@ def _build_contact_fact(con: duckdb.DuckDBPyConnection) -> None:
                    max(coalesce(c.ended_at, c.started_at)) OVER (PARTITION BY c.interaction_id) AS interaction_ended_at
             FROM c LEFT JOIN rc ON rc.record_id = c.record_id
             {" ".join(joins)}
-            WINDOW w AS (PARTITION BY c.interaction_id ORDER BY c.leg NULLS LAST, c.started_at NULLS LAST, c.record_id))
+            WINDOW w AS (PARTITION BY c.interaction_id ORDER BY c.channel = 'ivr', c.leg NULLS LAST, c.started_at NULLS LAST,
+                         c.record_id))
         SELECT * FROM base ORDER BY started_at, record_id""")
 
 

@@ -1,0 +1,104 @@
+"""Failure demand: is each contact value demand, failure demand, or unknown, and which kind of failure.
+
+Three sources of evidence, strongest first (Vanguard's typology, domain brief section 2):
+
+1. **Text cues** in the customer's own words: chasing ("still waiting", "no one got back to
+   me"), not done right ("still not fixed", "came back"), did not understand ("what does this
+   letter mean"), complaint ("I want to complain").
+2. **Repeat linkage**: the same resolved customer contacted us about the same reason group within
+   the repeat window after the previous contact ended (and not as a forward: less than the
+   transfer gap after a transferred contact), the same convention as the ``repeat_rate`` metric
+   seen from the later contact: a repeat of an unresolved issue.
+3. **The reason's typology** in the workspace taxonomy: a reason is value demand, failure demand
+   (with its failure type) or either.
+
+A contact with none of these (an unclassified reason, no cue, no repeat) is ``unknown``: counted
+and reported, never guessed.  Avoidable contact = failure demand; value demand that customers
+could have self-served is reported apart (``self_serviceable``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .taxonomy import Taxonomy
+
+#: Text cues per failure type, as case-insensitive regular expressions over redacted customer text.
+CUES: dict[str, str] = {
+    "chasing_progress": r"(still (waiting|not heard|no (reply|response|news|update))|chas(e|ing)|no one (has )?(got|gotten|called|rang|come) back"
+                        r"|nobody (has )?(got|called|rang|come) back|heard nothing|any (update|news)|been waiting|promised (to|a)"
+                        r"|(told|said) (it|they|someone) would|when (will|is) (someone|it|this)|how much longer|third time|second time"
+                        r"|(called|rung|rang|phoned|emailed|written) (you )?(several|three|four|many|a few|2|3|4) times)",
+    "not_done_right": r"(still (not|isn.t) (fixed|working|done|sorted|collected|right)|not (been )?(fixed|done) (properly|right)"
+                      r"|came back|broke again|happened again|wrong (amount|address|bill|item)|(got|made) (it|a) wrong"
+                      r"|mistake|missed again|didn.t (fix|sort|collect)|not sorted)",
+    "did_not_understand": r"(don.t understand|do not understand|what does (this|the|your) (letter|bill|notice|email|statement) mean"
+                          r"|confus(ed|ing)|doesn.t make sense|makes no sense|not clear|unclear|explain (my|the|this) (bill|letter|statement))",
+    "complaint": r"(\bcomplain|\bcomplaint\b|unacceptable|disgrace|disgusted|appalling|ombudsman|formal complaint)",
+}
+
+
+def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings: Any) -> dict[str, int]:
+    """Write ``contact_demand(record_id, demand, failure_type, evidence, self_serviceable)`` for current contacts.
+
+    Needs ``contact_reason`` (from the reason classifier) and ``record_customer``.
+    """
+    reasons = pa.table({
+        "reason_id": [r.id for r in taxonomy.active],
+        "r_demand": [r.demand for r in taxonomy.active],
+        "r_failure_type": [r.failure_type for r in taxonomy.active],
+        "r_self": [bool(getattr(r, "self_serviceable", False)) for r in taxonomy.active],
+    })
+    con.register("_reasons", reasons)
+    window = int(settings["metrics.repeat_window_days"])
+    gap = int(settings["metrics.repeat_transfer_gap_minutes"])
+    same = str(settings["metrics.repeat_same_reason"])
+    key = {"group": "cr.reason_group", "reason": "cr.reason_id", "any": "'*'"}[same]
+    text = "lower(coalesce(c.text, '') || ' ' || coalesce(c.agent_text, ''))"
+    cue_cases = " ".join(f"WHEN regexp_matches({text}, '{pattern}') THEN '{kind}'"
+                         for kind, pattern in (("complaint", CUES["complaint"]), ("chasing_progress", CUES["chasing_progress"]),
+                                               ("not_done_right", CUES["not_done_right"]),
+                                               ("did_not_understand", CUES["did_not_understand"])))
+    con.execute(f"""
+        CREATE OR REPLACE TABLE contact_demand AS
+        WITH c AS (SELECT * FROM contact WHERE valid_to IS NULL),
+        base AS (
+            SELECT c.record_id, coalesce(c.interaction_ref, c.record_id) AS interaction_id, c.started_at,
+                   coalesce(c.ended_at, c.started_at) AS ended_at, c.transfers, rc.customer_key,
+                   cr.reason_id, cr.reason_group, {key} AS rkey, CASE {cue_cases} END AS cue
+            FROM c LEFT JOIN contact_reason cr USING (record_id) LEFT JOIN record_customer rc USING (record_id)),
+        -- one row per interaction (an IVR session and the call legs it led to are one contact)
+        inter AS (
+            SELECT customer_key, rkey, interaction_id, min(started_at) AS started_at, max(ended_at) AS ended_at,
+                   max(coalesce(transfers, 0)) AS transfers
+            FROM base WHERE customer_key IS NOT NULL AND rkey IS NOT NULL AND reason_id <> 'unclassified'
+            GROUP BY ALL),
+        seq AS (
+            SELECT *, lag(ended_at) OVER w AS prev_at, lag(transfers) OVER w AS prev_transfers
+            FROM inter WINDOW w AS (PARTITION BY customer_key, rkey ORDER BY started_at, interaction_id)),
+        irep AS (
+            SELECT interaction_id, bool_or(prev_at IS NOT NULL AND started_at - prev_at <= INTERVAL {window} DAY
+                   AND NOT (prev_transfers > 0 AND started_at - prev_at < INTERVAL {gap} MINUTE)) AS is_repeat
+            FROM seq GROUP BY 1),
+        rep AS (SELECT b.record_id, irep.is_repeat FROM base b JOIN irep USING (interaction_id))
+        SELECT b.record_id,
+               CASE WHEN b.cue IS NOT NULL THEN 'failure'
+                    WHEN coalesce(rep.is_repeat, FALSE) THEN 'failure'
+                    WHEN r.r_demand = 'failure' THEN 'failure'
+                    WHEN r.r_demand = 'value' THEN 'value'
+                    ELSE 'unknown' END AS demand,
+               CASE WHEN b.cue IS NOT NULL THEN b.cue
+                    WHEN coalesce(rep.is_repeat, FALSE) THEN 'repeat_unresolved'
+                    WHEN r.r_demand = 'failure' THEN coalesce(r.r_failure_type, 'not_done_right') END AS failure_type,
+               CASE WHEN b.cue IS NOT NULL THEN 'text_cue' WHEN coalesce(rep.is_repeat, FALSE) THEN 'repeat'
+                    WHEN r.r_demand IN ('failure', 'value') THEN 'reason' ELSE 'none' END AS evidence,
+               coalesce(rep.is_repeat, FALSE) AS is_repeat,
+               coalesce(r.r_self, FALSE) AND NOT (b.cue IS NOT NULL OR coalesce(rep.is_repeat, FALSE) OR r.r_demand = 'failure')
+                   AS self_serviceable
+        FROM base b LEFT JOIN rep USING (record_id) LEFT JOIN _reasons r ON r.reason_id = b.reason_id""")
+    con.unregister("_reasons")
+    rows = con.execute("SELECT demand, count(*) FROM contact_demand GROUP BY 1").fetchall()
+    return {str(k): int(v) for k, v in rows}
