@@ -32,7 +32,7 @@ def main() -> None:
     shared = shared_dir()
     if shared is None:
         raise SystemExit("needs ../shared/data/real (Banking77)")
-    base = shared / "banking77"
+    base = shared / "banking77" if (shared / "banking77").exists() else shared / "data" / "real" / "banking77"
     train = list(csv.DictReader(open(base / "train.csv", newline="")))
     test = list(csv.DictReader(open(base / "test.csv", newline="")))
     col = "category" if "category" in train[0] else list(train[0])[1]

@@ -48,6 +48,10 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     shutil.rmtree(staging, ignore_errors=True)
     (path / MARKER).write_text("This workspace was made by `cxchain demo` and is replaced by the next one.\n")
     result = ws.run(progress=progress)
+    from ..report.story import write_story
+
+    story = ws.story()
+    outputs = {fmt: str(write_story(story, fmt, path / f"story.{fmt}")) for fmt in ("html", "pdf", "md")}
     health = ws.health()
     cat = ws.sources()
     t = result["ingest"]["totals"]
@@ -62,7 +66,12 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
             lines.append(f"  {e['source']:<12} {e['linked_any_share']:6.1%}")
     lines.append(f"Chain health (data): {health['links']['data']['status']}"
                  + "".join(f"\n  [{r['code']}] {r['text']}" for r in health["links"]["data"]["reasons"]))
+    ins = result.get("insight") or {}
+    lines.append(f"Insight: {ins.get('reasons', {}).get('unclassified_share', 0):.1%} of contacts unclassified; "
+                 f"demand {ins.get('demand')}; {ins.get('findings')} findings.")
+    lines.append(f"Headline: {story['headline']}")
+    lines.append(f"Story: {outputs['html']} (also {outputs['pdf']}, {outputs['md']})")
     lines.append(f"Workspace: {path.resolve()}  (try: cxchain sources -w {path}; cxchain health -w {path})")
     lines.append(f"Total {round(time.perf_counter() - t0, 1)} s.")
     return {"workspace": str(path.resolve()), "manifest": str(path / "truth.json"), "run": result, "health": health,
-            "sources": cat, "summary": "\n".join(lines)}
+            "sources": cat, "story": outputs, "top_findings": story["top"], "summary": "\n".join(lines)}

@@ -83,7 +83,9 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
             SELECT interaction_id, bool_or(prev_at IS NOT NULL AND started_at - prev_at <= INTERVAL {window} DAY
                    AND NOT (prev_transfers > 0 AND started_at - prev_at < INTERVAL {gap} MINUTE)) AS is_repeat
             FROM seq GROUP BY 1),
-        rep AS (SELECT b.record_id, irep.is_repeat FROM base b JOIN irep USING (interaction_id))
+        rep AS (SELECT b.record_id, irep.is_repeat FROM base b JOIN irep USING (interaction_id)),
+        -- a cue anywhere in an interaction (the agent's note on the call) speaks for its IVR session too
+        icue AS (SELECT interaction_id, min(cue) AS cue FROM base WHERE cue IS NOT NULL GROUP BY 1)
         SELECT b.record_id,
                CASE WHEN b.cue IS NOT NULL THEN 'failure'
                     WHEN coalesce(rep.is_repeat, FALSE) THEN 'failure'
@@ -98,7 +100,8 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
                coalesce(rep.is_repeat, FALSE) AS is_repeat,
                coalesce(r.r_self, FALSE) AND NOT (b.cue IS NOT NULL OR coalesce(rep.is_repeat, FALSE) OR r.r_demand = 'failure')
                    AS self_serviceable
-        FROM base b LEFT JOIN rep USING (record_id) LEFT JOIN _reasons r ON r.reason_id = b.reason_id""")
+        FROM (SELECT b.* EXCLUDE (cue), coalesce(b.cue, icue.cue) AS cue FROM base b LEFT JOIN icue USING (interaction_id)) b
+        LEFT JOIN rep USING (record_id) LEFT JOIN _reasons r ON r.reason_id = b.reason_id""")
     con.unregister("_reasons")
     rows = con.execute("SELECT demand, count(*) FROM contact_demand GROUP BY 1").fetchall()
     return {str(k): int(v) for k, v in rows}
