@@ -156,14 +156,16 @@ def link(workspace: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--until", type=click.Choice(["data", "insight"]), default="insight", show_default=True,
+              help="Stop after this link of the chain.")
 @workspace_option
 @json_option
 @friendly
-def run(workspace: Path, as_json: bool) -> None:
-    """Bring the workspace up to date: ingest new files of configured sources, link, publish."""
+def run(until: str, workspace: Path, as_json: bool) -> None:
+    """Bring the workspace up to date: ingest new files of configured sources, link, compute insight, publish."""
     ws = Workspace(workspace)
     with progress_bar(not as_json) as progress:
-        result = ws.run(progress=progress)
+        result = ws.run(progress=progress, until=until)
     if as_json:
         _emit(result)
         return

@@ -201,8 +201,11 @@ class Workspace:
 
     # --- the chain --------------------------------------------------------------------------------
 
-    def run(self, progress: Progress = _no_progress) -> dict[str, Any]:
-        """Bring the workspace up to date: ingest new files of configured sources, link, publish."""
+    def run(self, progress: Progress = _no_progress, *, until: str = "insight") -> dict[str, Any]:
+        """Bring the workspace up to date: ingest new files of configured sources, link, compute the later
+        links (``until`` the named one: ``data`` stops after link 1), publish."""
+        if until not in ("data", "insight"):
+            raise CxchainError(f"until must be data or insight, not {until!r}.")
         t0 = time.perf_counter()
         result: dict[str, Any] = {"ingest": None, "link": None}
         with self.store.write("run") as tx:
@@ -218,7 +221,8 @@ class Workspace:
                                                 scratch=tx.folder))
             result["ingest"] = report.to_dict()
             result["link"] = self._link(tx, progress)
-            result["insight"] = self._insight(tx, progress)
+            if until != "data":
+                result["insight"] = self._insight(tx, progress)
             tx.info["last"] = "run"
             tx.info["run_seconds"] = round(time.perf_counter() - t0, 2)
         result["seconds"] = round(time.perf_counter() - t0, 2)
