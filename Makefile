@@ -9,6 +9,7 @@ demo: install  ## install, then build the sample organisation and run the chain 
 	$(VENV)/bin/cxchain demo --workspace cxchain-demo
 
 test: install lint  ## install, lint, type-check, then run the whole test suite
+	bash scripts/install-browser.sh   # Debian's chromium for the browser tests, when missing
 	$(VENV)/bin/pytest -q
 
 lint: install

@@ -395,6 +395,13 @@ def demo(workspace: Path, sector: str, contacts: int, seed: int, as_json: bool) 
     click.echo(result["summary"])
 
 
+# Adapters that live beside their code register their commands here (the web app: serve, users).
+from .web.cli import serve, users  # noqa: E402
+
+cli.add_command(serve)
+cli.add_command(users)
+
+
 def main() -> None:
     cli(prog_name="cxchain")
 

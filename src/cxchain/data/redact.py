@@ -44,7 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final, NamedTuple
 
-__all__ = ["KINDS", "Redactor", "Span", "redact_texts", "luhn_ok", "iban_ok"]
+__all__ = ["KINDS", "Redactor", "Span", "redact_texts", "luhn_ok", "iban_ok", "strip_placeholders"]
 
 #: Every kind this module can emit, in the order of the module docs.
 KINDS: Final = ("EMAIL", "PHONE", "POSTCODE", "CARD", "SORT_CODE", "ACCOUNT_NO", "IBAN", "NI_NUMBER",
@@ -524,3 +524,12 @@ def redact_texts(texts: Sequence[str | None], *, names: bool = True) -> list[str
     are always redacted).  None stays None; the output has the same length as the input.
     """
     return _default(names).redact(texts)
+
+
+_PLACEHOLDER_RE = re.compile(r"\s*\[(?:" + "|".join(KINDS) + r")\]")
+
+
+def strip_placeholders(text: str | None) -> str:
+    """Redacted text without its placeholders, for models that read words (reason, sentiment):
+    ``[PHONE]`` carries no meaning about why the customer called, only noise."""
+    return _PLACEHOLDER_RE.sub("", text or "").strip()

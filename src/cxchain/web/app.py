@@ -1,0 +1,344 @@
+"""The web app: server-rendered pages over :class:`cxchain.Workspace`, each with a JSON twin.
+
+    app = create_app("demo")            # then: uvicorn, or cxchain serve --workspace demo
+
+Routes (every page also answers as JSON: add ``.json`` to the path, ``/index.json`` for ``/``, or send
+``Accept: application/json``; every table downloads with ``?format=csv`` or ``?format=xlsx`` and
+``&table=ID`` when a page has several):
+
+=====================================  ===============================================  ==================
+``GET /healthz``                       liveness probe and published generation            public
+``GET|POST /signin``, ``POST /signout``  password sign-in (CSRF, rate limited)             public
+``GET /static/...``                    the vendored CSS                                   public
+``GET /``                              chain overview: each link's health, why, next step  any role
+``GET /data``                          sources, link coverage, quarantine                  any role
+``POST /data/quarantine/replay``       re-play quarantined rows                            analyst, admin
+``GET /insight``                       the story and its findings                          any role
+``GET /insight/findings/{id}``         one finding and the contacts behind its number      any role
+``GET /insight/metrics/{id}?by=..``    a metric table                                      any role
+``GET /areas/{area}``                  a business area's page                              owner of it, others
+``GET|POST /admin/users...``           users                                               admin
+``GET /openapi.json``                  the OpenAPI description                             any role
+=====================================  ===============================================  ==================
+
+Authentication: a session cookie (signed, HttpOnly, SameSite=Lax, Secure over https or with
+``secure_cookies=True``) or ``Authorization: Bearer <token>`` (``cxchain users token``).  Every POST
+from a session carries the session's CSRF token in a ``csrf_token`` form field; bearer-token requests
+carry no ambient credential and need none.  OpenID Connect is a documented stub
+(:func:`cxchain.web.auth.oidc_login` raises "not configured").
+
+The app holds no business logic: views call the library (:mod:`cxchain.web.views`) and each request
+opens the published generation read-only, so it keeps serving while ``cxchain run`` writes the next.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from ..errors import CxchainError
+from ..report.charts import render_chart
+from ..report.export import write_table
+from ..workspace import Workspace
+from . import views
+from .auth import Auth, NotSignedIn, RateLimiter, fmt_number
+from .users import ROLES, User, add_user, authenticate, create_session, end_session, remove_user
+
+__all__ = ["create_app", "CSP", "SECURITY_HEADERS"]
+
+HERE = Path(__file__).parent
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+       "base-uri 'none'; form-action 'self'")
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+
+class SecurityMiddleware:
+    """Pure ASGI: strips a ``.json`` suffix (marking the request as wanting JSON) and adds security headers."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.endswith(".json") and path != "/openapi.json":
+            new = path[: -len(".json")]
+            new = "/" if new in ("", "/index") else new
+            scope = {**scope, "path": new, "raw_path": new.encode(), "cx_json": True}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def wants_json(request: Request) -> bool:
+    """The JSON twin is wanted: a ``.json`` path, or an Accept header preferring JSON to HTML."""
+    if request.scope.get("cx_json") or request.url.path.endswith(".json"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def signed_in(request: Request) -> User:
+    """Dependency: the signed-in user (session cookie or bearer token), else :class:`NotSignedIn`."""
+    return request.app.state.auth.user_of(request)  # type: ignore[no-any-return]
+
+
+def require_roles(*allowed: str) -> Callable[[Request], User]:
+    """Dependency factory: the signed-in user if their role is one of ``allowed``, else 403."""
+    def dep(request: Request) -> User:
+        user = signed_in(request)
+        if user.role not in allowed:
+            raise HTTPException(403, f"Your role ({user.role}) may not do this; it needs {' or '.join(allowed)}.")
+        return user
+    return dep
+
+
+SignedIn = Annotated[User, Depends(signed_in)]
+AnalystOrAdmin = Annotated[User, Depends(require_roles("analyst", "admin"))]
+Admin = Annotated[User, Depends(require_roles("admin"))]
+FormStr = Annotated[str, Form()]
+
+
+def _jsonable(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, default=lambda o: o.isoformat() if isinstance(o, (date, datetime)) else str(o)))
+
+
+def create_app(workspace_path: str | Path, *, secret_key: str | None = None, secure_cookies: bool = False,
+               signin_limit: int = 5, signin_window_seconds: float = 60.0) -> FastAPI:
+    """The web app for one workspace.
+
+    ``secret_key`` signs session cookies (default: derived from the workspace's own secret, so it survives
+    restarts and differs between workspaces).  ``secure_cookies`` forces the Secure flag (it is set anyway
+    when the request arrived over https).  Sign-in attempts are limited to ``signin_limit`` per
+    ``signin_window_seconds`` per username and client address.
+    """
+    ws = Workspace(workspace_path)
+    auth = Auth(ws, secret_key=secret_key, secure_cookies=secure_cookies)
+    limiter = RateLimiter(signin_limit, signin_window_seconds)
+    app = FastAPI(title="cxchain", version="1", openapi_url=None, docs_url=None, redoc_url=None,
+                  description="The cxchain web app. Every page answers as JSON at the same path plus `.json`, "
+                              "or with `Accept: application/json`. Authenticate with `Authorization: Bearer <token>`.")
+    app.state.workspace = ws
+    app.state.auth = auth
+    app.state.limiter = limiter
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.autoescape = True
+    templates.env.filters["num"] = fmt_number
+    templates.env.globals["chart"] = lambda spec: Markup(render_chart(spec or {}))  # SVG labels escaped by render_chart
+    templates.env.globals["ROLES"] = ROLES
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(SecurityMiddleware)  # type: ignore[arg-type]
+
+    # --- rendering ---------------------------------------------------------------------------------
+
+    def render(request: Request, template: str, ctx: dict[str, Any], *, user: User | None = None,
+               status: int = 200) -> Response:
+        fmt = request.query_params.get("format")
+        if fmt in ("csv", "xlsx") and ctx.get("tables"):
+            return _download(request, ctx, fmt)
+        if wants_json(request):
+            return JSONResponse({"ok": status < 400, **_jsonable(ctx)}, status_code=status)
+        page = {**ctx, "user": user, "csrf_token": auth.csrf_of(request), "path": request.url.path,
+                "json_url": (request.url.path.rstrip("/") or "/index") + ".json"}
+        resp = templates.TemplateResponse(request, template, page, status_code=status)
+        resp.headers["link"] = f'<{quote(page["json_url"])}>; rel="alternate"; type="application/json"'
+        return resp
+
+    def _download(request: Request, ctx: dict[str, Any], fmt: str) -> Response:
+        wanted = request.query_params.get("table")
+        tables = ctx["tables"]
+        tbl = next((t for t in tables if t["id"] == wanted), None) if wanted else tables[0]
+        if tbl is None:
+            raise HTTPException(404, f"No table {wanted} here; tables: {', '.join(t['id'] for t in tables)}.")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = write_table(tbl["rows"], Path(tmp) / f"{tbl['id']}.{fmt}", columns=[c["key"] for c in tbl["columns"]],
+                              sheet=tbl["id"])
+            body = out.read_bytes()
+        media = "text/csv; charset=utf-8" if fmt == "csv" else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, media_type=media,
+                        headers={"content-disposition": f'attachment; filename="{tbl["id"]}.{fmt}"'})
+
+    # --- errors ------------------------------------------------------------------------------------
+
+    def error_page(request: Request, status: int, message: str) -> Response:
+        if wants_json(request) or request.headers.get("authorization"):
+            return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+        return templates.TemplateResponse(request, "error.html", {"status": status, "message": message, "user": None,
+                                                                  "csrf_token": "", "path": request.url.path},
+                                          status_code=status)
+
+    @app.exception_handler(NotSignedIn)
+    def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if wants_json(request) or request.headers.get("authorization") or request.method != "GET":
+            return JSONResponse({"ok": False, "error": str(exc), "status": 401}, status_code=401,
+                                headers={"www-authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    def _http_error(request: Request, exc: HTTPException) -> Response:
+        return error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(CxchainError)
+    def _library_error(request: Request, exc: CxchainError) -> Response:
+        return error_page(request, int(getattr(exc, "status", 400)), str(exc))
+
+    # --- dependencies ------------------------------------------------------------------------------
+
+    # --- public ------------------------------------------------------------------------------------
+
+    @app.get("/healthz", tags=["public"])
+    def healthz() -> dict[str, Any]:
+        """Liveness: always 200 while the process serves; names the published generation."""
+        cur = ws.store.current() or {}
+        return {"ok": True, "generation": cur.get("generation")}
+
+    @app.get("/signin", response_class=HTMLResponse, tags=["public"])
+    def signin_form(request: Request, next: str = "/") -> Response:
+        token = auth.signin_token()
+        resp = templates.TemplateResponse(request, "signin.html", {"next": auth.safe_next(next), "csrf_token": token,
+                                                                   "user": None, "error": None, "path": "/signin"})
+        auth.set_signin_cookie(request, resp, token)
+        return resp
+
+    @app.post("/signin", tags=["public"])
+    def signin(request: Request, username: FormStr = "", password: FormStr = "", csrf_token: FormStr = "",
+               next: FormStr = "/") -> Response:
+        auth.check_signin_csrf(request, csrf_token)
+        ip = request.client.host if request.client else ""
+        if not limiter.allow(f"{username.lower()}|{ip}"):
+            ws.store.audit(username or "-", "signin.rate_limited", username, {"ip": ip})
+            raise HTTPException(429, "Too many sign-in attempts: wait a minute and try again.")
+        user = authenticate(ws, username, password, ip=ip)
+        if user is None:
+            token = auth.signin_token()
+            resp = templates.TemplateResponse(request, "signin.html", {
+                "next": auth.safe_next(next), "csrf_token": token, "user": None, "path": "/signin",
+                "error": "That username and password do not match."}, status_code=401)
+            auth.set_signin_cookie(request, resp, token)
+            return resp
+        sid, _ = create_session(ws, user.username)
+        done = RedirectResponse(auth.safe_next(next), status_code=303)
+        auth.set_session_cookie(request, done, sid)
+        return done
+
+    @app.post("/signout", tags=["public"])
+    def signout(request: Request, user: SignedIn, csrf_token: FormStr = "") -> Response:
+        auth.check_csrf(request, csrf_token)
+        sid = auth.session_id(request)
+        if sid:
+            end_session(ws, sid)
+        ws.store.audit(user.username, "signout", user.username, {})
+        resp = RedirectResponse("/signin", status_code=303)
+        resp.delete_cookie(auth.cookie_name, path="/")
+        return resp
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(user: SignedIn) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    # --- pages -------------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, tags=["pages"])
+    def overview(request: Request, user: SignedIn) -> Response:
+        """Chain overview: each link's health, the reasons and the next action."""
+        return render(request, "overview.html", views.overview(ws), user=user)
+
+    @app.get("/data", response_class=HTMLResponse, tags=["pages"])
+    def data(request: Request, user: SignedIn) -> Response:
+        """Sources with freshness and link coverage; the open quarantine with reasons and fixes."""
+        return render(request, "data.html", views.data(ws), user=user)
+
+    @app.post("/data/quarantine/replay", tags=["actions"])
+    def replay(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "", source: FormStr = "") -> Response:
+        """Re-apply current mappings and settings to open quarantined rows (analyst, admin)."""
+        auth.check_csrf(request, csrf_token)
+        report = ws.replay_quarantine(source=source or None)
+        ws.store.audit(user.username, "quarantine.replay", source, report.totals())
+        if wants_json(request) or request.headers.get("authorization"):
+            return JSONResponse({"ok": True, "replayed": _jsonable(report.totals())})
+        return RedirectResponse("/data?replayed=1", status_code=303)
+
+    @app.get("/insight", response_class=HTMLResponse, tags=["pages"])
+    def insight(request: Request, user: SignedIn) -> Response:
+        """The insight story and its findings, with charts and verbatims (redacted)."""
+        return render(request, "insight.html", views.insight(ws), user=user)
+
+    @app.get("/insight/findings/{finding_id}", response_class=HTMLResponse, tags=["pages"])
+    def finding(request: Request, user: SignedIn, finding_id: str, page: int = 1) -> Response:
+        """One finding and the contacts behind its number (drill-down; downloads carry them all)."""
+        everything = request.query_params.get("format") in ("csv", "xlsx")
+        return render(request, "finding.html", views.finding(ws, finding_id, user, page=page, everything=everything),
+                      user=user)
+
+    @app.get("/insight/metrics/{metric_id}", response_class=HTMLResponse, tags=["pages"])
+    def metric(request: Request, user: SignedIn, metric_id: str, by: str = "", period: str = "") -> Response:
+        """A metric sliced by columns (comma-separated ``by``) and optionally by week or month."""
+        cols = [c for c in by.split(",") if c]
+        if period and period not in ("week", "month"):
+            raise HTTPException(400, "period is week or month.")
+        return render(request, "metric.html", views.metric(ws, metric_id, by=cols, period=period or None), user=user)
+
+    @app.get("/areas/{area}", response_class=HTMLResponse, tags=["pages"])
+    def area(request: Request, user: SignedIn, area: str) -> Response:
+        """A business area's page; an owner sees only their own area."""
+        if user.role == "owner" and user.area != area:
+            raise HTTPException(403, f"You own the {user.area} area, not {area}.")
+        return render(request, "area.html", views.area(ws, area), user=user)
+
+    # --- admin -------------------------------------------------------------------------------------
+
+    @app.get("/admin/users", response_class=HTMLResponse, tags=["admin"])
+    def users_page(request: Request, user: Admin) -> Response:
+        """Users and their roles (admin)."""
+        return render(request, "users.html", views.admin_users(ws), user=user)
+
+    @app.post("/admin/users", tags=["admin"])
+    def users_add(request: Request, user: Admin, username: FormStr, password: FormStr, role: FormStr,
+                  area: FormStr = "", csrf_token: FormStr = "") -> Response:
+        """Add a user (admin)."""
+        auth.check_csrf(request, csrf_token)
+        add_user(ws, username, password, role=role, area=area or None, actor=user.username)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    @app.post("/admin/users/{username}/remove", tags=["admin"])
+    def users_remove(request: Request, user: Admin, username: str, csrf_token: FormStr = "") -> Response:
+        """Remove a user (admin); you cannot remove yourself."""
+        auth.check_csrf(request, csrf_token)
+        if username == user.username:
+            raise HTTPException(400, "You cannot remove yourself; ask another admin.")
+        remove_user(ws, username, actor=user.username)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    return app

@@ -1,0 +1,181 @@
+"""Authentication plumbing of the web app: signed session cookies, CSRF, bearer tokens, sign-in rate limit.
+
+* Session cookie ``cx_session``: a random server-side session id plus its HMAC-SHA256 under the app's
+  secret; HttpOnly, SameSite=Lax, Secure when the request came over https or ``secure_cookies`` is set.
+* CSRF: every session has its own random token; every POST form carries it in ``csrf_token`` and it is
+  compared in constant time.  The sign-in form (before any session exists) uses a double-submit token:
+  a random value in an HttpOnly cookie ``cx_signin`` that must equal the form field.
+* Bearer tokens (``Authorization: Bearer cxt_...``) identify scripts; they need no CSRF token.
+* :class:`RateLimiter`: at most N attempts per window per key (username + client address), in memory.
+* OpenID Connect: :func:`oidc_login` is a stub; configure nothing and it says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+
+from ..errors import CxchainError
+from ..workspace import Workspace
+from .users import User, session_user, user_for_token
+
+__all__ = ["Auth", "NotSignedIn", "RateLimiter", "oidc_login", "fmt_number"]
+
+
+class NotSignedIn(Exception):
+    """No valid session or token: HTML gets a redirect to /signin, JSON a 401."""
+
+
+class OIDCNotConfigured(CxchainError):
+    status = 501
+
+
+def oidc_login(issuer: str | None = None) -> None:
+    """Single sign-on through OpenID Connect (e.g. Entra ID): not implemented in this version.
+
+    The intended shape is an ``[web.oidc]`` settings block (issuer, client id, client secret, role claim)
+    and an authorisation-code flow with PKCE mapping the role claim onto :data:`cxchain.web.users.ROLES`.
+    """
+    raise OIDCNotConfigured("OpenID Connect sign-in is not configured in this version of cxchain; "
+                            "use `cxchain users add` accounts.")
+
+
+class RateLimiter:
+    """A sliding-window counter per key, in process memory (one server process)."""
+
+    def __init__(self, limit: int = 5, window_seconds: float = 60.0):
+        self.limit, self.window = limit, window_seconds
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Record an attempt for ``key``; False when it exceeds the limit in the window."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._hits.setdefault(key, deque())
+            while q and now - q[0] > self.window:
+                q.popleft()
+            if len(q) >= self.limit:
+                return False
+            q.append(now)
+            return True
+
+
+class Auth:
+    """Who is asking, and whether their POST carries the right CSRF token."""
+
+    cookie_name = "cx_session"
+    signin_cookie = "cx_signin"
+
+    def __init__(self, ws: Workspace, *, secret_key: str | None = None, secure_cookies: bool = False):
+        self.ws = ws
+        key = secret_key or hmac.new(ws.store.secret().encode(), b"cxchain-web-session", hashlib.sha256).hexdigest()
+        self._key = key.encode()
+        self.secure_cookies = secure_cookies
+
+    # signing
+    def sign(self, value: str) -> str:
+        return value + "." + hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+    def unsign(self, signed: str) -> str | None:
+        value, _, mac = signed.rpartition(".")
+        if not value:
+            return None
+        good = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+        return value if hmac.compare_digest(good, mac) else None
+
+    # cookies
+    def _secure(self, request: Request) -> bool:
+        return self.secure_cookies or request.url.scheme == "https"
+
+    def set_session_cookie(self, request: Request, response: Response, sid: str) -> None:
+        response.set_cookie(self.cookie_name, self.sign(sid), httponly=True, samesite="lax", secure=self._secure(request),
+                            path="/")
+        response.delete_cookie(self.signin_cookie, path="/signin")
+
+    def set_signin_cookie(self, request: Request, response: Response, token: str) -> None:
+        response.set_cookie(self.signin_cookie, token, httponly=True, samesite="strict", secure=self._secure(request),
+                            path="/signin", max_age=3600)
+
+    @staticmethod
+    def signin_token() -> str:
+        return secrets.token_urlsafe(24)
+
+    @staticmethod
+    def safe_next(target: str) -> str:
+        """Only same-site paths: never ``//host`` or ``https://...`` (open redirects)."""
+        if not target.startswith("/") or target.startswith("//") or "\\" in target:
+            return "/"
+        return target
+
+    # identity
+    def session_id(self, request: Request) -> str | None:
+        raw = request.cookies.get(self.cookie_name)
+        return self.unsign(raw) if raw else None
+
+    def user_of(self, request: Request) -> User:
+        """The signed-in user (cached on the request), or :class:`NotSignedIn`."""
+        cached = getattr(request.state, "cx_user", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        header = request.headers.get("authorization", "")
+        user: User | None = None
+        csrf = None
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise NotSignedIn("Use `Authorization: Bearer <token>` (create one with `cxchain users token NAME`).")
+            user = user_for_token(self.ws, token.strip())
+            if user is None:
+                raise NotSignedIn("That API token is not valid.")
+        else:
+            sid = self.session_id(request)
+            found = session_user(self.ws, sid) if sid else None
+            if found is None:
+                raise NotSignedIn("Sign in first.")
+            user, csrf = found
+        request.state.cx_user = user
+        request.state.cx_csrf = csrf
+        request.state.cx_bearer = bool(header)
+        return user
+
+    def csrf_of(self, request: Request) -> str:
+        return str(getattr(request.state, "cx_csrf", None) or "")
+
+    def check_csrf(self, request: Request, token: str) -> None:
+        """403 unless ``token`` is this session's CSRF token (bearer-token requests are exempt)."""
+        self.user_of(request)
+        if getattr(request.state, "cx_bearer", False):
+            return
+        expected = self.csrf_of(request)
+        if not expected or not token or not hmac.compare_digest(expected, token):
+            raise HTTPException(403, "The form's security token is missing or stale: reload the page and try again.")
+
+    def check_signin_csrf(self, request: Request, token: str) -> None:
+        cookie = request.cookies.get(self.signin_cookie, "")
+        if not cookie or not token or not hmac.compare_digest(cookie, token):
+            raise HTTPException(403, "The sign-in form's security token is missing or stale: reload the page.")
+
+
+def fmt_number(v: Any, unit: str = "") -> str:
+    """How numbers show on pages: thousands separators, shares as percentages, None as a dash."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if unit in ("%", "share"):
+            return f"{v:.1%}"
+        if unit == "pp":
+            return f"{v * 100:+.1f} pp"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+    return str(v)
