@@ -57,8 +57,9 @@ def main() -> None:
     a0, a1, a2, a3 = acc(texts), acc(with_pii), acc(redacted), acc(stripped)
     print(f"Banking77 test, {len(texts)} texts, {a.shots}-shot classifier ({time.perf_counter() - t0:.0f} s)")
     print(f"accuracy: original {a0:.1%} | with PII {a1:.1%} | redacted {a2:.1%} | redacted, placeholders removed {a3:.1%}")
-    print(f"change from redaction (redacted - with PII): {100 * (a2 - a1):+.1f} points; vs original: {100 * (a2 - a0):+.1f} points "
-          f"(target: within 1 point): {'met' if abs(a2 - a1) <= 0.01 else 'MISSED'}")
+    print(f"change from redaction as the pipeline classifies (placeholders removed - with PII): {100 * (a3 - a1):+.1f} points; "
+          f"keeping placeholders: {100 * (a2 - a1):+.1f} points; vs the original texts: {100 * (a3 - a0):+.1f} points. "
+          f"Target: redaction costs at most 1 point: {'met' if a3 - a1 >= -0.01 else 'MISSED'}")
 
 
 if __name__ == "__main__":
