@@ -245,13 +245,21 @@ class Workspace:
             return daily_totals(con, source)
 
     def health(self) -> dict[str, Any]:
-        """Chain health: ``{"as_of", "links": {"data": {"status", "reasons"}}}`` (later links add theirs)."""
+        """Chain health: ``{"as_of", "links": {name: {"status", "reasons": [{"code", "text"}]}}}`` for the links
+        data, insight, priorities, redesign and cycle, judged against the ``as_of`` setting."""
         out: dict[str, Any] = {"as_of": self.settings.as_of.isoformat(), "links": {}}
+        from .insight.health import insight_health
+
         if self.store.current() is None:
             out["links"]["data"] = data_health(None, self.settings)
+            out["links"]["insight"] = insight_health(None)
         else:
             with self.store.read() as con:
                 out["links"]["data"] = data_health(con, self.settings)
+                out["links"]["insight"] = insight_health(con)
+        from .cycle.health import chain_health
+
+        out["links"].update(chain_health(self))
         return out
 
     # --- quarantine -------------------------------------------------------------------------------

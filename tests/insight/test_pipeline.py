@@ -115,3 +115,14 @@ def test_themes_cli_one_row_per_input_row_in_order(tmp_path: Path):
     first = out.read_bytes()
     subprocess.run(cmd, check=True, capture_output=True)
     assert out.read_bytes() == first  # reruns give identical output
+
+
+def test_insight_health_holds_then_goes_stale(ws, tmp_path):
+    h = ws.health()["links"]["insight"]
+    assert h["status"] in ("holds", "weak") and all(r["code"] != "no_story" for r in h["reasons"])
+    fresh = Workspace.init(tmp_path / "empty")
+    assert fresh.health()["links"]["insight"]["reasons"][0]["code"] == "no_story"
+    csv = tmp_path / "calls.csv"
+    csv.write_text("CallID,Start\n1,03/02/2025 09:14\n")
+    fresh.ingest([csv], source="calls")
+    assert fresh.health()["links"]["insight"]["status"] == "broken"

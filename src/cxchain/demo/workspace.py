@@ -48,8 +48,11 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     shutil.rmtree(staging, ignore_errors=True)
     (path / MARKER).write_text("This workspace was made by `cxchain demo` and is replaced by the next one.\n")
     result = ws.run(progress=progress)
+    from ..cycle.demo_loop import run_demo_loop
     from ..report.story import write_story
 
+    progress("close the loop: priorities, initiatives, a measured cycle", 0, 1)
+    loop = run_demo_loop(ws, json.loads((path / "truth.json").read_text()))
     story = ws.story()
     outputs = {fmt: str(write_story(story, fmt, path / f"story.{fmt}")) for fmt in ("html", "pdf", "md")}
     health = ws.health()
@@ -70,8 +73,11 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     lines.append(f"Insight: {ins.get('reasons', {}).get('unclassified_share', 0):.1%} of contacts unclassified; "
                  f"demand {ins.get('demand')}; {ins.get('findings')} findings.")
     lines.append(f"Headline: {story['headline']}")
+    for ini in (loop.get("first_cycle") or {}).get("initiatives", []):
+        m = ini.get("measurement") or {}
+        lines.append(f"Cycle 1 measured '{ini.get('title')}': {m.get('verdict', 'not measured')}. {m.get('summary', '')}")
     lines.append(f"Story: {outputs['html']} (also {outputs['pdf']}, {outputs['md']})")
     lines.append(f"Workspace: {path.resolve()}  (try: cxchain sources -w {path}; cxchain health -w {path})")
     lines.append(f"Total {round(time.perf_counter() - t0, 1)} s.")
     return {"workspace": str(path.resolve()), "manifest": str(path / "truth.json"), "run": result, "health": health,
-            "sources": cat, "story": outputs, "top_findings": story["top"], "summary": "\n".join(lines)}
+            "sources": cat, "story": outputs, "top_findings": story["top"], "loop": loop, "summary": "\n".join(lines)}

@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import click
 
-from ..errors import CxchainError
+from ..cli_common import friendly, json_option, workspace_option  # noqa: E402
 from ..workspace import Workspace
 from . import users as _users
-
-# Same options and error handling as cxchain.cli (not imported from there: cli.py imports this module).
-workspace_option = click.option("--workspace", "-w", "workspace", default=".", show_default=True,
-                                type=click.Path(file_okay=False, path_type=Path), help="Workspace folder.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Library errors become a message and exit status 2, never a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CxchainError as e:
-            click.echo(f"Error: {e}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.command()
