@@ -141,13 +141,22 @@ class Workspace:
 
         t0 = time.perf_counter()
         progress("link identities", 0, 1)
-        schemes = {}
+        schemes: dict[str, str] = {}
+        households: set[str] = set()
+        not_people: set[str] = set()
         for (src,) in tx.data.execute("SELECT DISTINCT source FROM batch").fetchall():
             mp = self.mapping_for(src)
-            if mp is not None and mp.customer_id_scheme:
+            if mp is None:
+                continue
+            if mp.customer_id_scheme:
                 schemes[src] = mp.customer_id_scheme
+            if mp.customer_id_level == "household":
+                households.add(src)
+            if mp.entity == "property":
+                not_people.add(src)  # a property register names homes, not customers
         stats = link_workspace_identities(tx.identity, tx.data, secret=self.store.secret(),
-                                          model_path=self.path / "linkage_model.json", id_schemes=schemes)
+                                          model_path=self.path / "linkage_model.json", id_schemes=schemes,
+                                          household_sources=households, exclude_sources=not_people)
         progress("build journeys", 0, 1)
         stats["journey_events"] = build_journeys(tx.data)
         stats["seconds"] = round(time.perf_counter() - t0, 2)

@@ -93,6 +93,7 @@ class Mapping:
     messages: MessageSpec | None = None
     survey_items: tuple[SurveyItem, ...] = ()
     customer_id_scheme: str | None = None
+    customer_id_level: str = "person"  # or "household": the id names a tenancy/account shared by a household
     path: Path | None = None
 
     @property
@@ -134,6 +135,8 @@ class Mapping:
             out["identity"] = dict(self.identity)
         if self.customer_id_scheme:
             out["customer_id_scheme"] = self.customer_id_scheme
+        if self.customer_id_level != "person":
+            out["customer_id_level"] = self.customer_id_level
         if self.messages:
             m = self.messages
             out["messages"] = {"path": m.path, "role": m.role, "text": m.text, "customer_roles": list(m.customer_roles)}
@@ -200,7 +203,10 @@ def parse_mapping(doc: Any, where: str) -> Mapping:
             raise MappingError(f"{where}: survey_items.{item} needs column and scale: [low, high].") from None
     mp = Mapping(source=source, entity=entity, version=int(doc.get("version", 1)), key=key, fields=fmaps, identity=identity,
                  format=dict(doc.get("format") or {}), messages=messages, survey_items=tuple(items),
-                 customer_id_scheme=str(doc["customer_id_scheme"]) if doc.get("customer_id_scheme") else None)
+                 customer_id_scheme=str(doc["customer_id_scheme"]) if doc.get("customer_id_scheme") else None,
+                 customer_id_level=str(doc.get("customer_id_level", "person")))
+    if mp.customer_id_level not in ("person", "household"):
+        raise MappingError(f"{where}: customer_id_level must be person or household, not {mp.customer_id_level!r}.")
     missing = [f.name for f in ENTITIES[entity] if f.required and f.name not in fmaps and not _from_messages(mp, f.name)]
     if missing:
         raise MappingError(f"{where}: required field(s) {', '.join(missing)} of {entity} are not mapped. "

@@ -25,7 +25,8 @@ _IDENTIFYING = ("customer_id", "email", "phone", "postcode", "address", "uprn", 
 
 def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.DuckDBPyConnection, *, secret: str,
                               model_path: Path, threshold: float = 0.9, seed: int = 0,
-                              id_schemes: dict[str, str] | None = None) -> dict[str, Any]:
+                              id_schemes: dict[str, str] | None = None, household_sources: set[str] | None = None,
+                              exclude_sources: set[str] | None = None) -> dict[str, Any]:
     """Link every identity record and publish the record -> customer mapping; returns statistics."""
     ident.execute("""CREATE OR REPLACE TEMP TABLE ids_latest AS
                      SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY version DESC) rn
@@ -35,8 +36,16 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
         # Sources sharing an id scheme compare customer ids across systems (see docs/mapping.md).
         ident.execute("UPDATE ids_norm_all SET customer_id = ? || substr(customer_id, length(source) + 1) WHERE source = ?",
                       [f"scheme={scheme}", src])
-    any_id = " OR ".join(f"{c} IS NOT NULL" for c in _IDENTIFYING)
+    # A household-level id (a tenancy ref shared by everyone in the home) must not merge people:
+    # it is set aside as household_id and used afterwards to tie person-less records to the household.
+    ident.execute("ALTER TABLE ids_norm_all ADD COLUMN household_id VARCHAR")
+    for src in household_sources or ():
+        ident.execute("UPDATE ids_norm_all SET household_id = customer_id, customer_id = NULL WHERE source = ?", [src])
+    for src in exclude_sources or ():
+        ident.execute("DELETE FROM ids_norm_all WHERE source = ?", [src])
+    any_id = " OR ".join(f"{c} IS NOT NULL" for c in (*_IDENTIFYING, "household_id"))
     ident.execute(f"CREATE OR REPLACE TEMP TABLE ids_norm AS SELECT * FROM ids_norm_all WHERE {any_id}")
+    ident.execute("CREATE OR REPLACE TEMP TABLE ids_link AS SELECT * EXCLUDE (household_id) FROM ids_norm")
     n = ident.execute("SELECT count(*) FROM ids_norm").fetchall()[0][0]
     stats: dict[str, Any] = {"identity_records": ident.execute("SELECT count(*) FROM ids_latest").fetchall()[0][0],
                              "records": n}
@@ -49,11 +58,12 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
     if has_prev:
         ident.execute("CREATE OR REPLACE TEMP TABLE prev_map AS SELECT * FROM customer_map")
     use_model = model_path if model_path.exists() else None
-    result = link_identities(ident, "ids_norm", model_path=use_model, threshold=threshold, seed=seed,
+    result = link_identities(ident, "ids_link", model_path=use_model, threshold=threshold, seed=seed,
                              previous="prev_map" if has_prev else None, output="customer_keys_new")
     if use_model is None:
         result.save_model(model_path)
     stats["attached"] = _attach_unique_contact_points(ident, "customer_keys_new")
+    stats["attached_to_household"] = _attach_to_household(ident, "customer_keys_new")
     ident.execute("DELETE FROM customer_map")
     ident.execute("INSERT INTO customer_map SELECT record_id, customer_key FROM customer_keys_new")
     mapping = ident.sql("""SELECT k.record_id, n.source, k.customer_key FROM customer_keys_new k
@@ -105,3 +115,22 @@ def _attach_unique_contact_points(ident: duckdb.DuckDBPyConnection, keys: str) -
             WHERE {keys}.record_id = lone.record_id AND {keys}.customer_key <> caller.key""").fetchall()
         n += int(res[0][0]) if res else 0
     return n
+
+
+def _attach_to_household(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
+    """Records known only by a household id (a repair on a tenancy) go to that household's lead customer:
+    the resolved person with most records carrying the same household id; records of a household no
+    named person is known for stay together as one household customer."""
+    res = ident.execute(f"""
+        WITH lone AS (SELECT n.record_id, n.household_id FROM ids_norm n WHERE n.household_id IS NOT NULL
+                      AND n.first_name IS NULL AND n.last_name IS NULL AND n.email IS NULL AND n.phone IS NULL),
+        people AS (SELECT n.household_id, k.customer_key, count(*) AS n FROM ids_norm n JOIN {keys} k USING (record_id)
+                   WHERE n.household_id IS NOT NULL AND (n.last_name IS NOT NULL OR n.email IS NOT NULL)
+                   GROUP BY 1, 2),
+        lead AS (SELECT household_id, arg_max(customer_key, n * 1000000 - hash(customer_key) % 1000000) AS key FROM people GROUP BY 1),
+        orphan AS (SELECT l.household_id, min(k.customer_key) AS key FROM lone l JOIN {keys} k USING (record_id)
+                   WHERE l.household_id NOT IN (SELECT household_id FROM lead) GROUP BY 1),
+        target AS (SELECT household_id, key FROM lead UNION ALL SELECT household_id, key FROM orphan)
+        UPDATE {keys} SET customer_key = target.key FROM lone JOIN target USING (household_id)
+        WHERE {keys}.record_id = lone.record_id AND {keys}.customer_key <> target.key""").fetchall()
+    return int(res[0][0]) if res else 0

@@ -120,8 +120,10 @@ def mappings(sector: str) -> dict[str, dict]:
             },
             "identity": {"customer_id": "Tenancy Ref", "uprn": "UPRN"},
             "customer_id_scheme": "tenancy",
+            "customer_id_level": "household",
         }
-        m["crm"]["customer_id_scheme"] = "tenancy"  # housing CRM accounts are tenancy refs
+        m["crm"]["customer_id_scheme"] = "tenancy"  # housing CRM accounts are tenancy refs,
+        m["crm"]["customer_id_level"] = "household"  # shared by everyone in the household
         m["properties"] = {
             "version": 1, "source": "properties", "entity": "property",
             "format": {"delimiter": ",", "encoding": "utf-8", "header_row": 1},
