@@ -349,10 +349,11 @@ def demo(workspace: Path, sector: str, contacts: int, seed: int, as_json: bool) 
 
 
 # Commands that live beside their code (the web app; links 3-5) register here.
+from .code.cli import code  # noqa: E402
 from .priorities.cli import cycle, initiative, priorities  # noqa: E402
 from .web.cli import serve, users  # noqa: E402
 
-for _command in (serve, users, priorities, initiative, cycle):
+for _command in (serve, users, priorities, initiative, cycle, code):
     cli.add_command(_command)
 
 

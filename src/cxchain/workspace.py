@@ -266,9 +266,11 @@ class Workspace:
             with self.store.read() as con:
                 out["links"]["data"] = data_health(con, self.settings)
                 out["links"]["insight"] = insight_health(con)
+        from .code.health import code_health
         from .cycle.health import chain_health
 
         out["links"].update(chain_health(self))
+        out["links"]["code"] = code_health(self)
         return out
 
     # --- quarantine -------------------------------------------------------------------------------

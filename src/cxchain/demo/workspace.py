@@ -53,6 +53,12 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
 
     progress("close the loop: priorities, initiatives, a measured cycle", 0, 1)
     loop = run_demo_loop(ws, json.loads((path / "truth.json").read_text()))
+    from ..code.draft import draft_code, save_drafts
+    from ..code.publish import publish
+
+    progress("draft and publish the CX Code", 0, 1)
+    principles = save_drafts(ws, draft_code(ws), actor="demo")
+    code_files = {fmt: str(publish(ws, fmt, path / f"cx-code.{fmt}", actor="demo")) for fmt in ("html", "pdf", "md")}
     story = ws.story()
     outputs = {fmt: str(write_story(story, fmt, path / f"story.{fmt}")) for fmt in ("html", "pdf", "md")}
     health = ws.health()
@@ -77,7 +83,10 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
         m = ini.get("measurement") or {}
         lines.append(f"Cycle 1 measured '{ini.get('title')}': {m.get('verdict', 'not measured')}. {m.get('summary', '')}")
     lines.append(f"Story: {outputs['html']} (also {outputs['pdf']}, {outputs['md']})")
+    lines.append(f"CX Code: {code_files['html']} (also pdf, md): "
+                 + "; ".join(f"{p.title} [{', '.join(p.evidence) or 'assumption'}]" for p in principles))
     lines.append(f"Workspace: {path.resolve()}  (try: cxchain sources -w {path}; cxchain health -w {path})")
     lines.append(f"Total {round(time.perf_counter() - t0, 1)} s.")
     return {"workspace": str(path.resolve()), "manifest": str(path / "truth.json"), "run": result, "health": health,
-            "sources": cat, "story": outputs, "top_findings": story["top"], "loop": loop, "summary": "\n".join(lines)}
+            "sources": cat, "story": outputs, "top_findings": story["top"], "loop": loop, "code": code_files,
+            "principles": [p.summary() for p in principles], "summary": "\n".join(lines)}
