@@ -10,6 +10,7 @@ The CLI, and later the REST API and web pages, are thin adapters over these meth
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import glob
 import json
@@ -34,6 +35,7 @@ from .settings import SECTORS, Settings, SourceConfig, load_settings, render_tom
 from .store import Store, Transaction
 
 Progress = Callable[[str, int, int], None]
+_HEALTH_CACHE: dict[tuple[str, int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -259,13 +261,21 @@ class Workspace:
         out: dict[str, Any] = {"as_of": self.settings.as_of.isoformat(), "links": {}}
         from .insight.health import insight_health
 
-        if self.store.current() is None:
+        cur = self.store.current()
+        if cur is None:
             out["links"]["data"] = data_health(None, self.settings)
             out["links"]["insight"] = insight_health(None)
         else:
-            with self.store.read() as con:
-                out["links"]["data"] = data_health(con, self.settings)
-                out["links"]["insight"] = insight_health(con)
+            # The data and insight links depend only on the published generation and the settings:
+            # computed once per (generation, settings file), so the web overview stays fast.
+            key = (str(self.path), cur["generation"], (self.path / "cxchain.toml").stat().st_mtime_ns)
+            cached = _HEALTH_CACHE.get(key)
+            if cached is None:
+                with self.store.read() as con:
+                    cached = (data_health(con, self.settings), insight_health(con))
+                _HEALTH_CACHE.clear()
+                _HEALTH_CACHE[key] = cached
+            out["links"]["data"], out["links"]["insight"] = copy.deepcopy(cached)
         from .code.health import code_health
         from .cycle.health import chain_health
 
