@@ -17,7 +17,6 @@ from .cli_common import emit, friendly, json_option, progress_bar, workspace_opt
 from .settings import SECTORS
 from .workspace import Workspace
 
-_emit = emit
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,7 +53,7 @@ def ingest(paths: tuple[Path, ...], source: str, mapping: Path | None, workspace
         report = ws.ingest(list(paths), source=source, mapping=mapping, progress=progress)
     d = report.to_dict()
     if as_json:
-        _emit(d)
+        emit(d)
         return
     for f in d["files"]:
         click.echo(f"{f['file']}: read {f['rows_read']}, loaded {f['rows_loaded']} ({f['rows_updated']} updated), "
@@ -101,7 +100,7 @@ def link(workspace: Path, as_json: bool) -> None:
     with progress_bar(not as_json) as progress:
         stats = ws.link(progress=progress)
     if as_json:
-        _emit(stats)
+        emit(stats)
         return
     click.echo(f"Linked {stats.get('records')} records into {stats.get('customers')} customers in {stats.get('seconds')} s.")
     for r in stats["link_rates"]:
@@ -120,7 +119,7 @@ def run(until: str, workspace: Path, as_json: bool) -> None:
     with progress_bar(not as_json) as progress:
         result = ws.run(progress=progress, until=until)
     if as_json:
-        _emit(result)
+        emit(result)
         return
     t = result["ingest"]["totals"]
     click.echo(f"Ingested {len(result['ingest']['files'])} new files: read {t['rows_read']}, loaded {t['rows_loaded']}, "
@@ -152,7 +151,7 @@ def sources(workspace: Path, as_json: bool, out: Path | None) -> None:
     cat = Workspace(workspace).sources()
     _write_out(out, cat)
     if as_json:
-        _emit({"sources": cat})
+        emit({"sources": cat})
         return
     for e in cat:
         cov = ", ".join(f"{v:.0%} known to {o}" for o, v in sorted(e.get("link_coverage", {}).items(), key=lambda x: -x[1])[:3])
@@ -169,7 +168,7 @@ def health(workspace: Path, as_json: bool) -> None:
     """Chain health: does each link hold, and if not, why."""
     h = Workspace(workspace).health()
     if as_json:
-        _emit(h)
+        emit(h)
         return
     click.echo(f"Chain health as of {h['as_of']}")
     for name, link_ in h["links"].items():
@@ -191,7 +190,7 @@ def story(fmt: str, out: Path, workspace: Path, as_json: bool) -> None:
     s = Workspace(workspace).story()
     write_story(s, fmt, out)
     if as_json:
-        _emit({"out": str(out), "format": fmt, "top": s["top"], "headline": s["headline"]})
+        emit({"out": str(out), "format": fmt, "top": s["top"], "headline": s["headline"]})
     else:
         click.echo(f"Wrote {out}. Headline: {s['headline']}")
 
@@ -220,7 +219,7 @@ def themes(file: Path, text_column: str, id_column: str | None, examples: Path |
     summary = theme_file(file, text_column=text_column, id_column=id_column, examples=examples, reasons=reasons, out=out,
                          cache_dir=cache)
     if as_json:
-        _emit(summary)
+        emit(summary)
     else:
         click.echo(f"Wrote {out}: " + ", ".join(f"{k} {v}" for k, v in summary.items() if not isinstance(v, (list, dict))))
 
@@ -242,7 +241,7 @@ def quarantine_list(source: str | None, limit: int, workspace: Path, as_json: bo
     rows = Workspace(workspace).quarantine(source=source, limit=limit)
     _write_out(out, rows)
     if as_json:
-        _emit({"quarantine": rows})
+        emit({"quarantine": rows})
         return
     for r in rows:
         click.echo(f"{r['location']:<32} {r['source']:<12} {r['reason']}")
@@ -259,7 +258,7 @@ def quarantine_replay(source: str | None, workspace: Path, as_json: bool) -> Non
     """Re-play open quarantined rows through the current mapping and settings."""
     rep = Workspace(workspace).replay_quarantine(source=source).to_dict()
     if as_json:
-        _emit(rep)
+        emit(rep)
         return
     t = rep["totals"]
     click.echo(f"Replayed {t['rows_read']}: loaded {t['rows_loaded']}, duplicate {t['rows_duplicate']}, still quarantined {t['rows_quarantined']}.")
@@ -343,7 +342,7 @@ def demo(workspace: Path, sector: str, contacts: int, seed: int, as_json: bool) 
     with progress_bar(not as_json) as progress:
         result = build_demo(workspace, sector=sector, contacts=contacts, seed=seed, progress=progress)
     if as_json:
-        _emit(result)
+        emit(result)
         return
     click.echo(result["summary"])
 
