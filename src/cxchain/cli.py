@@ -18,7 +18,6 @@ from .settings import SECTORS
 from .workspace import Workspace
 
 
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cxchain")
 def cli() -> None:
