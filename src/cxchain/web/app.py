@@ -37,6 +37,7 @@ import json
 import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import date, datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -55,7 +56,7 @@ from . import views
 from .auth import Auth, NotSignedIn, RateLimiter, fmt_number
 from .users import ROLES, User, add_user, authenticate, create_session, end_session, remove_user
 
-__all__ = ["create_app", "CSP", "SECURITY_HEADERS"]
+__all__ = ["create_app", "PageKit", "CSP", "SECURITY_HEADERS"]
 
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
@@ -131,6 +132,22 @@ FormStr = Annotated[str, Form()]
 
 def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=lambda o: o.isoformat() if isinstance(o, (date, datetime)) else str(o)))
+
+
+class PageKit:
+    """What a page module needs from the app: the workspace, auth, and the shared ``render``/``error_page``.
+
+    Route modules (one per area of the chain) expose ``register(app, kit)`` and are listed in
+    :data:`PAGE_MODULES`, so a new area adds pages without editing the core routes.
+    """
+
+    def __init__(self, ws: Workspace, auth: Auth, templates: Jinja2Templates,
+                 render: Callable[..., Response], error_page: Callable[[Request, int, str], Response]) -> None:
+        self.ws, self.auth, self.templates, self.render, self.error_page = ws, auth, templates, render, error_page
+
+
+# Modules with ``register(app: FastAPI, kit: PageKit) -> None``, imported by name so each stays optional.
+PAGE_MODULES: list[str] = []
 
 
 def create_app(workspace_path: str | Path, *, secret_key: str | None = None, secure_cookies: bool = False,
@@ -341,4 +358,7 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         remove_user(ws, username, actor=user.username)
         return RedirectResponse("/admin/users", status_code=303)
 
+    kit = PageKit(ws, auth, templates, render, error_page)
+    for name in PAGE_MODULES:
+        import_module(name).register(app, kit)
     return app
