@@ -77,6 +77,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data.freshness_days", 14, "A source whose newest record is older than this (against as_of) is stale."),
     Setting("data.retention_days", 2190, "Default retention for records of a source, in days (6 years)."),
     Setting("data.min_link_share", 0.2, "A source whose records link to another source's customers less than this is reported as unlinked."),
+    # Single sign-on (OpenID Connect): off while web.oidc.issuer is empty.
+    Setting("web.oidc.issuer", "", "OpenID Connect issuer URL for single sign-on, e.g. https://login.microsoftonline.com/TENANT/v2.0 for Entra ID; empty switches SSO off."),
+    Setting("web.oidc.client_id", "", "Client (application) id the identity provider issued to cxchain."),
+    Setting("web.oidc.client_secret_env", "CXCHAIN_OIDC_CLIENT_SECRET", "Name of the environment variable that holds the client secret (never put the secret in this file); empty for a public client."),
+    Setting("web.oidc.scopes", "openid profile email", "Scopes asked for at sign-in; must include openid."),
+    Setting("web.oidc.username_claim", "preferred_username", "ID-token claim used as the cxchain username."),
+    Setting("web.oidc.role_claim", "roles", "ID-token claim listing the person's app roles or groups."),
+    Setting("web.oidc.role_map", "cxchain-admin=admin,cxchain-analyst=analyst,cxchain-owner=owner,cxchain-viewer=viewer", "Comma-separated CLAIM_VALUE=ROLE pairs; a person with none of these values is refused. The most powerful match wins."),
+    Setting("web.oidc.area_claim", "cxchain_area", "ID-token claim naming a business-area owner's area."),
+    Setting("web.oidc.redirect_uri", "", "Redirect URI registered with the provider; empty derives it from the request (set it behind a proxy)."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

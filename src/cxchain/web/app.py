@@ -9,6 +9,7 @@ Routes (every page also answers as JSON: add ``.json`` to the path, ``/index.jso
 =====================================  ===============================================  ==================
 ``GET /healthz``                       liveness probe and published generation            public
 ``GET|POST /signin``, ``POST /signout``  password sign-in (CSRF, rate limited)             public
+``GET /signin/sso[/callback]``         single sign-on (OpenID Connect, PKCE)               public
 ``GET /static/...``                    the vendored CSS                                   public
 ``GET /``                              chain overview: each link's health, why, next step  any role
 ``GET /data``                          sources, link coverage, quarantine                  any role
@@ -24,8 +25,8 @@ Routes (every page also answers as JSON: add ``.json`` to the path, ``/index.jso
 Authentication: a session cookie (signed, HttpOnly, SameSite=Lax, Secure over https or with
 ``secure_cookies=True``) or ``Authorization: Bearer <token>`` (``cxchain users token``).  Every POST
 from a session carries the session's CSRF token in a ``csrf_token`` form field; bearer-token requests
-carry no ambient credential and need none.  OpenID Connect is a documented stub
-(:func:`cxchain.web.auth.oidc_login` raises "not configured").
+carry no ambient credential and need none.  Single sign-on through OpenID Connect
+(``GET /signin/sso``, :mod:`cxchain.web.oidc`) is on when ``web.oidc.issuer`` is set.
 
 The app holds no business logic: views call the library (:mod:`cxchain.web.views`) and each request
 opens the published generation read-only, so it keeps serving while ``cxchain run`` writes the next.
@@ -54,6 +55,7 @@ from ..report.export import write_table
 from ..workspace import Workspace
 from . import views
 from .auth import Auth, NotSignedIn, RateLimiter, fmt_number
+from .oidc import sso_enabled
 from .users import ROLES, User, add_user, authenticate, create_session, end_session, remove_user
 
 __all__ = ["create_app", "PageKit", "CSP", "SECURITY_HEADERS"]
@@ -147,7 +149,7 @@ class PageKit:
 
 
 # Modules with ``register(app: FastAPI, kit: PageKit) -> None``, imported by name so each stays optional.
-PAGE_MODULES: list[str] = []
+PAGE_MODULES: list[str] = ["cxchain.web.oidc"]
 
 
 def create_app(workspace_path: str | Path, *, secret_key: str | None = None, secure_cookies: bool = False,
@@ -245,7 +247,8 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     def signin_form(request: Request, next: str = "/") -> Response:
         token = auth.signin_token()
         resp = templates.TemplateResponse(request, "signin.html", {"next": auth.safe_next(next), "csrf_token": token,
-                                                                   "user": None, "error": None, "path": "/signin"})
+                                                                   "user": None, "error": None, "path": "/signin",
+                                                                   "sso": sso_enabled(ws)})
         auth.set_signin_cookie(request, resp, token)
         return resp
 
@@ -262,7 +265,7 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
             token = auth.signin_token()
             resp = templates.TemplateResponse(request, "signin.html", {
                 "next": auth.safe_next(next), "csrf_token": token, "user": None, "path": "/signin",
-                "error": "That username and password do not match."}, status_code=401)
+                "sso": sso_enabled(ws), "error": "That username and password do not match."}, status_code=401)
             auth.set_signin_cookie(request, resp, token)
             return resp
         sid, _ = create_session(ws, user.username)

@@ -7,7 +7,7 @@
   a random value in an HttpOnly cookie ``cx_signin`` that must equal the form field.
 * Bearer tokens (``Authorization: Bearer cxt_...``) identify scripts; they need no CSRF token.
 * :class:`RateLimiter`: at most N attempts per window per key (username + client address), in memory.
-* OpenID Connect: :func:`oidc_login` is a stub; configure nothing and it says so.
+* OpenID Connect single sign-on lives in :mod:`cxchain.web.oidc` (off unless ``web.oidc.issuer`` is set).
 """
 
 from __future__ import annotations
@@ -22,29 +22,14 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 
-from ..errors import CxchainError
 from ..workspace import Workspace
 from .users import User, session_user, user_for_token
 
-__all__ = ["Auth", "NotSignedIn", "RateLimiter", "oidc_login", "fmt_number"]
+__all__ = ["Auth", "NotSignedIn", "RateLimiter", "fmt_number"]
 
 
 class NotSignedIn(Exception):
     """No valid session or token: HTML gets a redirect to /signin, JSON a 401."""
-
-
-class OIDCNotConfigured(CxchainError):
-    status = 501
-
-
-def oidc_login(issuer: str | None = None) -> None:
-    """Single sign-on through OpenID Connect (e.g. Entra ID): not implemented in this version.
-
-    The intended shape is an ``[web.oidc]`` settings block (issuer, client id, client secret, role claim)
-    and an authorisation-code flow with PKCE mapping the role claim onto :data:`cxchain.web.users.ROLES`.
-    """
-    raise OIDCNotConfigured("OpenID Connect sign-in is not configured in this version of cxchain; "
-                            "use `cxchain users add` accounts.")
 
 
 class RateLimiter:
@@ -92,16 +77,17 @@ class Auth:
         return value if hmac.compare_digest(good, mac) else None
 
     # cookies
-    def _secure(self, request: Request) -> bool:
+    def is_secure(self, request: Request) -> bool:
+        """Whether cookies get the Secure flag: forced by ``secure_cookies`` or the request came over https."""
         return self.secure_cookies or request.url.scheme == "https"
 
     def set_session_cookie(self, request: Request, response: Response, sid: str) -> None:
-        response.set_cookie(self.cookie_name, self.sign(sid), httponly=True, samesite="lax", secure=self._secure(request),
+        response.set_cookie(self.cookie_name, self.sign(sid), httponly=True, samesite="lax", secure=self.is_secure(request),
                             path="/")
         response.delete_cookie(self.signin_cookie, path="/signin")
 
     def set_signin_cookie(self, request: Request, response: Response, token: str) -> None:
-        response.set_cookie(self.signin_cookie, token, httponly=True, samesite="strict", secure=self._secure(request),
+        response.set_cookie(self.signin_cookie, token, httponly=True, samesite="strict", secure=self.is_secure(request),
                             path="/signin", max_age=3600)
 
     @staticmethod

@@ -33,7 +33,7 @@ from ..workspace import Workspace
 
 __all__ = ["ROLES", "User", "add_user", "list_users", "remove_user", "get_user", "verify_password", "authenticate",
            "hash_password", "check_password", "create_token", "user_for_token", "create_session", "session_user",
-           "end_session", "MIN_PASSWORD_LENGTH"]
+           "end_session", "upsert_external_user", "MIN_PASSWORD_LENGTH"]
 
 #: Roles and what each may do (the web app enforces these; see :mod:`cxchain.web.app`).
 ROLES: dict[str, str] = {
@@ -129,6 +129,34 @@ def add_user(ws: Workspace, username: str, password: str, *, role: str = "viewer
         con.close()
     ws.store.audit(actor, "user.add", username, {"role": role, "area": area})
     return user
+
+
+# Stored instead of a password hash for people who sign in through single sign-on: not a scrypt hash,
+# so check_password() can never accept any password for them.
+EXTERNAL_HASH_PREFIX = "sso$"
+
+
+def upsert_external_user(ws: Workspace, username: str, *, role: str, area: str | None, subject: str) -> tuple[User, bool]:
+    """Create or update a user vouched for by the identity provider; ``(user, role_or_area_changed)``.
+
+    Refuses to take over a local (password) account of the same name.
+    """
+    if role not in ROLES:
+        raise CxchainError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+    user = User(username, role, area if role == "owner" else None, _now().isoformat())
+    con = _ops(ws)
+    try:
+        with con:
+            old = con.execute("SELECT password_hash, role, area FROM users WHERE username = ?", (username,)).fetchone()
+            if old is not None and not str(old[0]).startswith(EXTERNAL_HASH_PREFIX):
+                raise CxchainError(f"A local (password) account named {username} already exists; an admin must remove "
+                                   "it before that person can use single sign-on.")
+            con.execute("""INSERT INTO users VALUES (?, ?, ?, ?, ?) ON CONFLICT(username)
+                           DO UPDATE SET role = excluded.role, area = excluded.area""",
+                        (username, EXTERNAL_HASH_PREFIX + subject, user.role, user.area, user.created_at))
+    finally:
+        con.close()
+    return user, old is None or (old[1], old[2]) != (user.role, user.area)
 
 
 def list_users(ws: Workspace) -> list[User]:
