@@ -79,9 +79,11 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
                confidence = todo.confidence, method = 'interaction'
         FROM todo WHERE contact_reason.record_id = todo.record_id""")
     counts = dict(con.execute("SELECT reason_id = 'unclassified', count(*) FROM contact_reason GROUP BY 1").fetchall())
+    methods = dict(con.execute("SELECT method, count(*) FROM contact_reason GROUP BY 1 ORDER BY 1").fetchall())
     n = len(preds)
     unclassified = int(counts.get(True, 0))
-    return {"contacts": n, "unclassified": unclassified, "unclassified_share": round(unclassified / n, 4) if n else 0.0}
+    return {"contacts": n, "unclassified": unclassified, "unclassified_share": round(unclassified / n, 4) if n else 0.0,
+            "methods": methods}
 
 
 def score_contacts(con: duckdb.DuckDBPyConnection) -> int:
@@ -104,20 +106,29 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
     """The whole of link 2 on the open analytical store ``con``; returns step statistics."""
     progress = progress or (lambda s, d, t: None)
     stats: dict[str, Any] = {}
+    steps: dict[str, float] = {}
     t0 = time.perf_counter()
+
+    def step(name: str, done: int) -> None:
+        # Wall time per step, so benchmarks/insight.py can say where the time goes.
+        progress(name, done, 5)
+        steps[name] = time.perf_counter()
+
     tax = workspace_taxonomy(ws_path, str(settings["sector"]))
-    progress("classify contact reasons", 0, 5)
+    step("classify contact reasons", 0)
     stats["reasons"] = classify_contacts(con, tax, ws_path / ".cxchain" / "cache" / "embeddings")
-    progress("score sentiment", 1, 5)
+    step("score sentiment", 1)
     stats["sentiment_scored"] = score_contacts(con)
-    progress("classify failure demand", 2, 5)
+    step("classify failure demand", 2)
     stats["demand"] = classify_demand(con, tax, settings)
-    progress("build metric facts", 3, 5)
+    step("build metric facts", 3)
     stats["facts"] = build_facts(con, secret=secret)
-    progress("find and rank findings", 4, 5)
+    step("find and rank findings", 4)
     findings = generate_findings(con, settings, tax)
     save_findings(con, findings)
     stats["findings"] = len(findings)
+    names, ends = list(steps), [*list(steps.values())[1:], time.perf_counter()]
+    stats["step_seconds"] = {n: round(e - steps[n], 2) for n, e in zip(names, ends, strict=True)}
     stats["taxonomy_version"] = tax.version
     stats["seconds"] = round(time.perf_counter() - t0, 2)
     return stats
