@@ -42,6 +42,17 @@ def _no_progress(step: str, done: int, total: int) -> None:
     return None
 
 
+def _delete_derived(con: Any, ids: list[str]) -> None:
+    """Delete ``ids`` from every table keyed by record (reasons, sentiment, demand, facts...), so an
+    erased or purged contact leaves nothing behind before the next run recomputes them."""
+    tables = [r[0] for r in con.execute("""SELECT DISTINCT c.table_name FROM information_schema.columns c
+                                            JOIN information_schema.tables t USING (table_schema, table_name)
+                                            WHERE c.column_name = 'record_id' AND c.table_schema = 'main'
+                                              AND t.table_type = 'BASE TABLE'""").fetchall()]
+    for table in tables:
+        con.execute(f'DELETE FROM "{table}" WHERE record_id IN (SELECT unnest(?))', [ids])
+
+
 class Workspace:
     """One organisation's cxchain workspace: settings, mappings and stores in a folder."""
 
@@ -391,6 +402,7 @@ class Workspace:
                 tx.data.execute(f'DELETE FROM "{entity}" WHERE record_id IN (SELECT unnest(?))', [ids])
                 counts[entity] = int(n)
             tx.data.execute("DELETE FROM survey_item WHERE record_id IN (SELECT unnest(?))", [ids])
+            _delete_derived(tx.data, ids)
             tx.data.execute("DELETE FROM journey_event WHERE customer_key = ?", [customer_key])
             tx.data.execute("DELETE FROM record_customer WHERE customer_key = ?", [customer_key])
             # Quarantined rows carrying any of this customer's identifiers go too.
@@ -429,6 +441,7 @@ class Workspace:
                     tx.data.execute(f'DELETE FROM "{entity}" WHERE record_id IN (SELECT unnest(?))', [ids])
                     tx.data.execute("DELETE FROM record_customer WHERE record_id IN (SELECT unnest(?))", [ids])
                     tx.data.execute("DELETE FROM journey_event WHERE record_id IN (SELECT unnest(?))", [ids])
+                    _delete_derived(tx.data, ids)
                     tx.identity.execute("DELETE FROM identity_record WHERE record_id IN (SELECT unnest(?))", [ids])
                     tx.identity.execute("DELETE FROM customer_map WHERE record_id IN (SELECT unnest(?))", [ids])
                     counts[src] = counts.get(src, 0) + len(ids)

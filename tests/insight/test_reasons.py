@@ -117,3 +117,26 @@ def test_bulk_distilled_path(embedder, banking_sample) -> None:
     assert clf.report["bulk_sample"] == 60 and clf.report["bulk_ambiguous_embedded"] <= 20
     acc = np.mean([clf.label_of.get(p.reason_id) == g for p, g in zip(preds, gold, strict=True)])
     assert acc >= 0.7
+
+
+def test_kept_bulk_model_labels_a_later_batch_as_the_first_run_did(embedder, banking_sample) -> None:
+    import pickle
+
+    train = [(r["text"], r["category"]) for r in banking_sample if r["split"] == "train"]
+    texts = [r["text"] for r in banking_sample if r["split"] == "test"]
+    first = fit_from_labelled(train, embedder, embed_all_max=20, sample_size=60, ambiguous_max=0)
+    labels = first.predict(texts)
+    state = first.bulk_state()
+    assert state is not None
+    later = fit_from_labelled(train, embedder, embed_all_max=20, sample_size=60, ambiguous_max=0)
+    later.use_bulk_state(pickle.loads(pickle.dumps(state)))  # kept on disk between runs
+    later.reuse_min_texts = 10
+    batch = [t for t, p in zip(texts, labels, strict=True) if p.method == "lexical"]
+    assert len(batch) > 10
+    again = later.predict(batch)
+    assert later.report["bulk_sample"] == 0  # nothing re-embedded to train: the kept model labelled it
+    expected = [p.reason_id for p in labels if p.method == "lexical"]
+    assert [p.reason_id for p in again] == expected
+    other = ReasonClassifier(starter_taxonomy("council"), embedder).fit()
+    with pytest.raises(ValueError, match="another taxonomy"):
+        other.use_bulk_state(state)

@@ -142,6 +142,17 @@ def detect_languages(texts: Sequence[str], *, min_score: float = 2.0) -> list[st
     (English gets a head start, so an English sentence with one foreign-looking word stays
     English), or when most of its letters are in a non-Latin script.
     """
+    # Contact exports repeat texts (templates, "see notes", wrap-up phrases): score each distinct
+    # text once.
+    index: dict[str, int] = {}
+    rows = [index.setdefault(t if isinstance(t, str) else "", len(index)) for t in texts]
+    if len(index) < len(rows):
+        distinct = _detect_distinct(list(index), min_score)
+        return [distinct[r] for r in rows]
+    return _detect_distinct(list(texts), min_score)
+
+
+def _detect_distinct(texts: Sequence[str], min_score: float) -> list[str]:
     langs, S = language_scores(texts)
     en = langs.index(ENGLISH)
     out: list[str] = []

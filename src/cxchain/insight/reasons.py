@@ -10,10 +10,12 @@ fast distilled lexical model for bulk labelling (ARCHITECTURE decisions 7 and 8)
   ensemble (weight 0.4; prototypes only decide ``unclassified``).  Optional self-training on the
   texts being labelled (off by default: it lost 2 points on Banking77 10-shot).
 * **Bulk**: when there are more distinct texts than ``embed_all_max``, only a seeded sample is
-  embedded; a TF-IDF (word + character n-gram) logistic regression is trained on the embedding
-  model's confident labels of the sample plus the taxonomy's descriptions and examples, labels
-  everything, and only the ambiguous texts (lowest margin, up to ``ambiguous_max``) are embedded
-  and relabelled by the embedding model.
+  embedded; a TF-IDF logistic regression over words, word pairs and word stems
+  (:func:`bulk_features`) is trained on the embedding model's confident labels of the sample plus
+  the taxonomy's descriptions and examples, labels everything, and only the ambiguous texts
+  (lowest margin, up to ``ambiguous_max``) are embedded and relabelled by the embedding model.
+  (Character n-grams cost five times as much at a million contacts for no measured gain on the
+  bulk path: ``benchmarks/reasons_bulk.py``.)
 * **Coded reason / IVR**: a prior ``P(reason | code)`` is learned from how codes co-occur with
   confident text predictions (codes that equal a reason id or name map directly) and multiplied
   into the text probabilities; a text with no usable words but a telling code gets the code's
@@ -25,6 +27,7 @@ Every input gets exactly one :class:`Prediction`, in input order.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +42,7 @@ from sklearn.preprocessing import normalize
 from .language import ENGLISH, UNKNOWN, detect_languages
 from .taxonomy import UNCLASSIFIED, Taxonomy
 
-__all__ = ["Prediction", "ReasonClassifier", "UNCLASSIFIED", "OFF_TOPIC"]
+__all__ = ["Prediction", "ReasonClassifier", "UNCLASSIFIED", "OFF_TOPIC", "bulk_features"]
 
 # Off-topic and gibberish texts used to calibrate the "nothing fits" threshold.  Deliberately far
 # from any contact centre: weather, sport, cooking, trivia, keyboard mash.
@@ -57,6 +60,9 @@ OFF_TOPIC: tuple[str, ...] = (
     "I'm learning to play the guitar", "pizza or pasta for dinner", "the stars are bright tonight",
 )
 
+# A batch with more distinct texts than this is labelled by a kept bulk model when one is given.
+REUSE_MIN_TEXTS = 200
+
 METHODS = ("zero_shot", "few_shot", "lexical", "coded", "ivr", "non_english", "empty")
 
 
@@ -73,6 +79,23 @@ class Prediction:
     confidence: float
     method: str
     language: str = ENGLISH
+
+
+_WORD = re.compile(r"[a-z0-9£]+(?:'[a-z]+)?")
+STEM_LETTERS = 5
+
+
+def bulk_features(text: str) -> list[str]:
+    """Features of the bulk lexical model: words, adjacent word pairs, and word stems.
+
+    A stem is a long word's first :data:`STEM_LETTERS` letters, so "repairs", "repaired" and
+    "repairing" share evidence without a language-specific stemmer.  Module-level (picklable) so a
+    fitted model can be kept between runs.
+    """
+    words = _WORD.findall(text.lower())
+    feats = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    feats += ["~" + w[:STEM_LETTERS] for w in words if len(w) > STEM_LETTERS]
+    return feats
 
 
 def _softmax(z: np.ndarray, temp: float) -> np.ndarray:
@@ -120,7 +143,9 @@ class ReasonClassifier:
         self.mode = "zero_shot"
         self._fitted = False
         self._lr: LogisticRegression | None = None
-        self._lex: tuple[TfidfVectorizer, TfidfVectorizer, LogisticRegression] | None = None
+        self._bulk: tuple[TfidfVectorizer, LogisticRegression] | None = None
+        self._bulk_given = False
+        self.reuse_min_texts = REUSE_MIN_TEXTS
         self._train_texts: list[str] = []
         self._train_y: list[int] = []
         self._train_X: np.ndarray | None = None
@@ -201,6 +226,21 @@ class ReasonClassifier:
         F = hstack([vw.fit_transform(texts), vc.fit_transform(texts)]).tocsr()
         lr = LogisticRegression(C=10.0, max_iter=2000).fit(F, y, sample_weight=w)
         return vw, vc, lr
+
+    @staticmethod
+    def _fit_bulk_lexical(texts: list[str], y: np.ndarray, w: np.ndarray) -> tuple[TfidfVectorizer, LogisticRegression]:
+        vec = TfidfVectorizer(analyzer=bulk_features, sublinear_tf=True, min_df=1)
+        lr = LogisticRegression(C=10.0, max_iter=2000).fit(vec.fit_transform(texts), y, sample_weight=w)
+        return vec, lr
+
+    @staticmethod
+    def _bulk_proba(model: tuple[TfidfVectorizer, LogisticRegression], texts: list[str], n_classes: int) -> np.ndarray:
+        vec, lr = model
+        out = np.zeros((len(texts), n_classes), dtype=np.float64)
+        step = 50_000  # bounded memory for the sparse matrix at a million texts
+        for lo in range(0, len(texts), step):
+            out[lo:lo + step, lr.classes_.astype(int)] = lr.predict_proba(vec.transform(texts[lo:lo + step]))
+        return out
 
     @staticmethod
     def _lex_proba(model: tuple[TfidfVectorizer, TfidfVectorizer, LogisticRegression], texts: list[str],
@@ -290,9 +330,15 @@ class ReasonClassifier:
         self.report["self_trained_on"] = int(ok.sum())
 
     def predict(self, texts: Sequence[str], *, coded: Sequence[Any] | None = None,
-                ivr: Sequence[Any] | None = None) -> list[Prediction]:
+                ivr: Sequence[Any] | None = None,
+                code_evidence: dict[str, dict[str, Counter[str]]] | None = None) -> list[Prediction]:
         """One :class:`Prediction` per text, in order.  ``coded``/``ivr``: the source's coded
-        reason (wrap code) and IVR menu choice per text (``None``/empty when unknown)."""
+        reason (wrap code) and IVR menu choice per text (``None``/empty when unknown).
+
+        ``code_evidence`` (``{"coded"|"ivr": {code: Counter(reason_id)}}``) adds how codes went with
+        confident predictions in earlier runs, so a small batch of new contacts learns the same code
+        priors as the whole history did.
+        """
         if not self._fitted:
             self.fit()
         n = len(texts)
@@ -313,7 +359,10 @@ class ReasonClassifier:
         top = np.zeros(len(utexts))
         method_u = np.array(["zero_shot" if self.mode == "zero_shot" else "few_shot"] * len(utexts), dtype=object)
         if utexts:
-            if len(utexts) <= self.embed_all_max:
+            if self._bulk_given and len(utexts) > self.reuse_min_texts:
+                P, top, method_u = self._label_lexically(utexts, ambiguous_max=min(
+                    self.ambiguous_max, max(self.reuse_min_texts, len(utexts) // 10)))
+            elif len(utexts) <= self.embed_all_max:
                 self._self_train(utexts)
                 P, top = self._embed_proba(utexts)
             else:
@@ -339,7 +388,8 @@ class ReasonClassifier:
         final = [p for p in out if p is not None]
         for name, seq in (("coded", coded), ("ivr", ivr)):
             if seq is not None:
-                final = self._apply_code_prior(final, seq, row_P, ok_u, row_u, name)
+                final = self._apply_code_prior(final, seq, row_P, ok_u, row_u, name,
+                                               (code_evidence or {}).get(name))
         return final
 
     # ------------------------------------------------------------------------------------------
@@ -364,35 +414,60 @@ class ReasonClassifier:
             tr_texts += self._train_texts[:n_ex]
             tr_y = np.concatenate([tr_y, np.array(self._train_y[:n_ex])])
             tr_w = np.concatenate([tr_w, np.full(n_ex, 3.0)])
-        lex = self._fit_lexical(tr_texts, tr_y, tr_w)
-        assert lex is not None
-        self._lex = lex
-        Pl = self._lex_proba(lex, utexts, R + 1)
+        if len(set(tr_y.tolist())) < 2:
+            raise ValueError("the bulk lexical model needs at least two classes in its training labels")
+        self._bulk = self._fit_bulk_lexical(tr_texts, tr_y, tr_w)
+        return self._label_lexically(utexts, sample, Ps, tops, ambiguous_max=self.ambiguous_max)
+
+    def _label_lexically(self, utexts: list[str], sample: np.ndarray | None = None, Ps: np.ndarray | None = None,
+                         tops: np.ndarray | None = None, *, ambiguous_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Label with the bulk lexical model; the embedded ``sample`` keeps its embedding labels and the
+        most ambiguous texts (up to ``ambiguous_max``) are re-scored by the embedding model."""
+        assert self._bulk is not None
+        R = len(self.reason_ids)
+        Pl = self._bulk_proba(self._bulk, utexts, R + 1)
         P = Pl[:, :R].copy()
         nothing = Pl[:, R]
         # pseudo-similarity on the threshold scale: above it when a reason beats "nothing fits"
         top = np.where(P.max(axis=1) > nothing, self.threshold + 0.01, self.threshold - 0.01)
         P = P / np.maximum(P.sum(axis=1, keepdims=True), 1e-12)
         method = np.array(["lexical"] * len(utexts), dtype=object)
-        # the sample keeps its embedding labels
-        P[sample], top[sample] = Ps, tops
-        method[sample] = self.mode
-        # ambiguous: small margin between the two best classes of the lexical model
         srt = np.sort(Pl, axis=1)
         margin = srt[:, -1] - srt[:, -2]
-        margin[sample] = np.inf
-        amb = np.lexsort((np.arange(len(utexts)), margin))[: self.ambiguous_max]
+        if sample is not None and len(sample):
+            assert Ps is not None and tops is not None
+            P[sample], top[sample] = Ps, tops
+            method[sample] = self.mode
+            margin[sample] = np.inf
+        # ambiguous: small margin between the two best classes of the lexical model
+        amb = np.lexsort((np.arange(len(utexts)), margin))[:ambiguous_max]
         amb = amb[margin[amb] < 0.2]
         if len(amb):
             Pa, topa = self._embed_proba([utexts[i] for i in amb])
             P[amb], top[amb] = Pa, topa
             method[amb] = self.mode
-        self.report.update(bulk_sample=len(sample), bulk_ambiguous_embedded=int(len(amb)),
+        self.report.update(bulk_sample=0 if sample is None else len(sample), bulk_ambiguous_embedded=int(len(amb)),
                            bulk_lexical=int((method == "lexical").sum()))
         return P, top, method
 
+    # ------------------------------------------------------------------------------------------
+    # keeping the bulk model between runs
+    def bulk_state(self) -> dict[str, Any] | None:
+        """The fitted bulk lexical model (after a bulk :meth:`predict`), to label later batches alike."""
+        if self._bulk is None:
+            return None
+        return {"reason_ids": list(self.reason_ids), "mode": self.mode, "model": self._bulk}
+
+    def use_bulk_state(self, state: dict[str, Any]) -> None:
+        """Label batches of more than ``reuse_min_texts`` distinct texts with a kept bulk model."""
+        if state.get("reason_ids") != self.reason_ids or state.get("mode") != self.mode:
+            raise ValueError("the kept bulk model belongs to another taxonomy or mode")
+        self._bulk = state["model"]
+        self._bulk_given = True
+
     def _apply_code_prior(self, preds: list[Prediction], codes: Sequence[Any], row_P: dict[int, np.ndarray],
-                          ok_u: np.ndarray, row_u: np.ndarray, name: str) -> list[Prediction]:
+                          ok_u: np.ndarray, row_u: np.ndarray, name: str,
+                          evidence: dict[str, Counter[str]] | None = None) -> list[Prediction]:
         R = len(self.reason_ids)
         index = {rid: i for i, rid in enumerate(self.reason_ids)}
         by_name = {self.taxonomy.get(rid).name.strip().lower(): i for i, rid in enumerate(self.reason_ids)}
@@ -401,6 +476,10 @@ class ReasonClassifier:
         for i, (p, k) in enumerate(zip(preds, keys, strict=True)):
             if k and p.reason_id != UNCLASSIFIED and p.confidence >= 0.5 and i in row_P:
                 counts[k][index[p.reason_id]] += 1
+        for k, by_reason in (evidence or {}).items():
+            for rid, m in by_reason.items():
+                if rid in index:
+                    counts[k][index[rid]] += m
         priors: dict[str, np.ndarray] = {}
         for k in set(keys) - {""}:
             direct = index.get(k, by_name.get(k.lower()))
