@@ -30,15 +30,19 @@ def test_a_rerun_keeps_every_reason_and_a_changed_text_is_relabelled(ws: Workspa
         n = con.execute("SELECT count(*) FROM contact WHERE valid_to IS NULL").fetchall()[0][0]
         target = con.execute("""SELECT record_id FROM contact WHERE valid_to IS NULL AND text IS NOT NULL
                                 ORDER BY record_id LIMIT 1""").fetchall()[0][0]
-    stats = ws.run()["insight"]["reasons"]
+    insight = ws.run()["insight"]
+    stats = insight["reasons"]
     assert (stats["kept_from_last_run"], stats["classified_now"]) == (n, 0)
+    assert insight["sentiment_scored"] == 0
     assert _reasons(ws) == before
     # A corrected text (e.g. a re-delivered export) is classified again; nothing else is.
     with ws.store.write("test-edit") as tx:
         tx.data.execute("UPDATE contact SET text = 'My boiler has broken down and I have no heating or hot water' "
                         "WHERE record_id = ?", [target])
-    stats = ws.run()["insight"]["reasons"]
+    insight = ws.run()["insight"]
+    stats = insight["reasons"]
     assert (stats["kept_from_last_run"], stats["classified_now"]) == (n - 1, 1)
+    assert insight["sentiment_scored"] == 1
     after = _reasons(ws)
     assert set(after) == set(before) and after[target][1] != "interaction"
     assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}

@@ -175,18 +175,41 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
             "methods": methods, "classified_now": len(preds), "kept_from_last_run": n - len(preds)}
 
 
-def score_contacts(con: duckdb.DuckDBPyConnection) -> int:
-    """Sentiment of the customer's own words per contact (-1..1, with a label)."""
-    from .sentiment import score_sentiment
+def score_contacts(con: duckdb.DuckDBPyConnection, *, incremental: bool = True) -> int:
+    """Sentiment of the customer's own words per contact (-1..1, with a label).
 
-    rows = con.execute("SELECT record_id, text FROM contact WHERE valid_to IS NULL AND text IS NOT NULL").fetchall()
+    Incremental: a contact whose text is unchanged since the last run keeps its score (the table
+    holds a hash of the text scored); only new and changed texts are scored.  Returns how many
+    texts were scored now.
+    """
+    from .sentiment import WEIGHTS_FILE, score_sentiment
+
+    # The key covers the model too: new sentiment weights (an upgrade) rescore every text.
+    model = hashlib.sha256(WEIGHTS_FILE.read_bytes()).hexdigest()[:16]
+    con.execute("""CREATE OR REPLACE TEMP TABLE _st AS SELECT record_id, text, md5(text || chr(31) || ?) AS text_key
+                   FROM contact WHERE valid_to IS NULL AND text IS NOT NULL""", [model])
+    reuse = incremental and _table_exists(con, "contact_sentiment") and "text_key" in {
+        r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                  "WHERE table_name = 'contact_sentiment'").fetchall()}
+    if reuse:
+        rows = con.execute("""SELECT s.record_id, s.text, s.text_key FROM _st s ANTI JOIN contact_sentiment o
+                              ON o.record_id = s.record_id AND o.text_key = s.text_key""").fetchall()
+    else:
+        rows = con.execute("SELECT record_id, text, text_key FROM _st").fetchall()
     scores = score_sentiment([r[1] for r in rows])
     tbl = pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),
                     "sentiment": pa.array([s for s, _ in scores], pa.float64()),
-                    "label": pa.array([lab for _, lab in scores], pa.string())})
+                    "label": pa.array([lab for _, lab in scores], pa.string()),
+                    "text_key": pa.array([r[2] for r in rows], pa.string())})
     con.register("_cs", tbl)
-    con.execute("CREATE OR REPLACE TABLE contact_sentiment AS SELECT * FROM _cs")
+    if reuse:
+        con.execute("""DELETE FROM contact_sentiment o WHERE NOT EXISTS (
+                           SELECT 1 FROM _st s WHERE s.record_id = o.record_id AND s.text_key = o.text_key)""")
+        con.execute("INSERT INTO contact_sentiment SELECT * FROM _cs")
+    else:
+        con.execute("CREATE OR REPLACE TABLE contact_sentiment AS SELECT * FROM _cs")
     con.unregister("_cs")
+    con.execute("DROP TABLE _st")
     return len(rows)
 
 
@@ -207,7 +230,7 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
     step("classify contact reasons", 0)
     stats["reasons"] = classify_contacts(con, tax, ws_path / ".cxchain" / "cache" / "embeddings")
     step("score sentiment", 1)
-    stats["sentiment_scored"] = score_contacts(con)
+    stats["sentiment_scored"] = score_contacts(con)  # scored now; the rest kept from the last run
     step("classify failure demand", 2)
     stats["demand"] = classify_demand(con, tax, settings)
     step("build metric facts", 3)
