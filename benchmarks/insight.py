@@ -5,10 +5,11 @@
 1. Generates the sample organisation and holds back the newest rows of every CSV contact export
    (about ``--new`` contacts, cut at CSV record boundaries, so quoted newlines stay whole).
 2. ``cxchain run --until data`` on the rest (link 1; timed but not the subject here).
-3. **Full**: ``cxchain run`` computes link 2 for every contact: reasons, sentiment, failure demand,
+3. **Full**: ``cxchain run --full`` computes link 2 for every contact: reasons, sentiment, failure demand,
    metric facts, findings, with the wall time of each step and the process's peak memory.
 4. **Incremental**: the held-back rows arrive (each export re-delivered with its new rows at the
-   end) and ``cxchain run`` brings the workspace up to date: link 1 for the new rows, then link 2.
+   end) and ``cxchain run`` brings the workspace up to date: link 1 for the new rows, then link 2,
+   where unchanged contacts keep their reasons and sentiment.
 
 Each phase runs in its own process (peak memory = its VmHWM).  Targets (issue 3, item 12, on the
 2-core machine): the whole link on 1M contacts in <= 5 minutes; an incremental refresh of 20k new
@@ -32,7 +33,7 @@ PHASE = """
 import json, sys, time
 from cxchain import Workspace
 ws = Workspace(sys.argv[1]); until = sys.argv[2]; t0 = time.perf_counter()
-res = ws.run(until=until)
+res = ws.run(until=until, full=sys.argv[3] == "full")
 out = {"seconds": time.perf_counter() - t0, "rows_loaded": res.get("ingest", {}).get("totals", {}).get("rows_loaded")}
 if until == "insight":
     ins = res.get("insight") or {}
@@ -45,8 +46,8 @@ for _l in open("/proc/self/status"):
 """
 
 
-def run_phase(ws: Path, until: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", PHASE, str(ws), until], stdout=subprocess.PIPE, text=True)
+def run_phase(ws: Path, until: str, mode: str = "incremental") -> dict:
+    proc = subprocess.run([sys.executable, "-c", PHASE, str(ws), until, mode], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"cxchain run --until {until} failed ({proc.returncode})")
     lines = proc.stdout.strip().splitlines()
@@ -116,7 +117,7 @@ def main() -> None:
 
     data = run_phase(ws_path, "data")
     print(f"link 1 on the base: {data['seconds']:.0f} s, peak {data['peak_mb']:,.0f} MB")
-    full = run_phase(ws_path, "insight")
+    full = run_phase(ws_path, "insight", "full")
     for rel, raw in held.items():
         (org / rel).write_bytes(raw)
     inc = run_phase(ws_path, "insight")

@@ -109,14 +109,15 @@ def link(workspace: Path, as_json: bool) -> None:
 @cli.command()
 @click.option("--until", type=click.Choice(["data", "insight"]), default="insight", show_default=True,
               help="Stop after this link of the chain.")
+@click.option("--full", is_flag=True, help="Recompute every contact's reason and sentiment, not only new and changed ones.")
 @workspace_option
 @json_option
 @friendly
-def run(until: str, workspace: Path, as_json: bool) -> None:
+def run(until: str, full: bool, workspace: Path, as_json: bool) -> None:
     """Bring the workspace up to date: ingest new files of configured sources, link, compute insight, publish."""
     ws = Workspace(workspace)
     with progress_bar(not as_json) as progress:
-        result = ws.run(progress=progress, until=until)
+        result = ws.run(progress=progress, until=until, full=full)
     if as_json:
         emit(result)
         return

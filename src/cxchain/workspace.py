@@ -176,10 +176,11 @@ class Workspace:
         tx.data.execute("INSERT INTO run_log VALUES (?, ?, ?, 'link', ?)", [uuid.uuid4().hex[:8], datetime.now(), stats["seconds"], json.dumps(stats, default=str)])
         return stats
 
-    def _insight(self, tx: Transaction, progress: Progress = _no_progress) -> dict[str, Any]:
+    def _insight(self, tx: Transaction, progress: Progress = _no_progress, *, full: bool = False) -> dict[str, Any]:
         from .insight.pipeline import run_insight
 
-        stats = run_insight(tx.data, self.settings, self.path, secret=self.store.secret(), progress=progress)
+        stats = run_insight(tx.data, self.settings, self.path, secret=self.store.secret(), progress=progress,
+                            incremental=not full)
         tx.data.execute("INSERT INTO run_log VALUES (?, ?, ?, 'insight', ?)",
                         [uuid.uuid4().hex[:8], datetime.now(), stats["seconds"], json.dumps(stats, default=str)])
         return stats
@@ -223,9 +224,13 @@ class Workspace:
 
     # --- the chain --------------------------------------------------------------------------------
 
-    def run(self, progress: Progress = _no_progress, *, until: str = "insight") -> dict[str, Any]:
+    def run(self, progress: Progress = _no_progress, *, until: str = "insight", full: bool = False) -> dict[str, Any]:
         """Bring the workspace up to date: ingest new files of configured sources, link, compute the later
-        links (``until`` the named one: ``data`` stops after link 1), publish."""
+        links (``until`` the named one: ``data`` stops after link 1), publish.
+
+        Link 2 is incremental: contacts whose inputs, taxonomy and models are unchanged keep their
+        reasons and sentiment.  ``full`` recomputes every contact (and refits the bulk reason model).
+        """
         if until not in ("data", "insight"):
             raise CxchainError(f"until must be data or insight, not {until!r}.")
         t0 = time.perf_counter()
@@ -244,7 +249,7 @@ class Workspace:
             result["ingest"] = report.to_dict()
             result["link"] = self._link(tx, progress)
             if until != "data":
-                result["insight"] = self._insight(tx, progress)
+                result["insight"] = self._insight(tx, progress, full=full)
             tx.info["last"] = "run"
             tx.info["run_seconds"] = round(time.perf_counter() - t0, 2)
         result["seconds"] = round(time.perf_counter() - t0, 2)

@@ -50,6 +50,17 @@ def test_a_rerun_keeps_every_reason_and_a_changed_text_is_relabelled(ws: Workspa
         assert con.execute("SELECT count(*) FROM contact_reason").fetchall()[0][0] == n
 
 
+def test_full_run_relabels_every_contact_through_the_cli(ws: Workspace) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "cxchain.cli", "run", "--full", "--json", "-w", str(ws.path)],
+                         capture_output=True, text=True, check=True)
+    stats = json.loads(out.stdout)["insight"]["reasons"]
+    assert stats["kept_from_last_run"] == 0 and stats["classified_now"] == stats["contacts"] > 0
+
+
 def test_a_taxonomy_edit_relabels_every_contact(ws: Workspace, tmp_path: Path) -> None:
     path = ws.path / "taxonomy.yaml"
     saved = tmp_path / "taxonomy.yaml"

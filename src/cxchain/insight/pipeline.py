@@ -214,8 +214,11 @@ def score_contacts(con: duckdb.DuckDBPyConnection, *, incremental: bool = True) 
 
 
 def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *, secret: str,
-                progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
-    """The whole of link 2 on the open analytical store ``con``; returns step statistics."""
+                progress: Callable[[str, int, int], None] | None = None, incremental: bool = True) -> dict[str, Any]:
+    """The whole of link 2 on the open analytical store ``con``; returns step statistics.
+
+    ``incremental`` keeps the reasons and sentiment of unchanged contacts from the last run.
+    """
     progress = progress or (lambda s, d, t: None)
     stats: dict[str, Any] = {}
     steps: dict[str, float] = {}
@@ -228,9 +231,10 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
 
     tax = workspace_taxonomy(ws_path, str(settings["sector"]))
     step("classify contact reasons", 0)
-    stats["reasons"] = classify_contacts(con, tax, ws_path / ".cxchain" / "cache" / "embeddings")
+    stats["reasons"] = classify_contacts(con, tax, ws_path / ".cxchain" / "cache" / "embeddings",
+                                         incremental=incremental)
     step("score sentiment", 1)
-    stats["sentiment_scored"] = score_contacts(con)  # scored now; the rest kept from the last run
+    stats["sentiment_scored"] = score_contacts(con, incremental=incremental)  # the rest kept from the last run
     step("classify failure demand", 2)
     stats["demand"] = classify_demand(con, tax, settings)
     step("build metric facts", 3)
