@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .identity import nickname_sql, normalise_identities
 from .linkage import link_identities
@@ -126,12 +127,13 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
         a, b = root(w), root(partner)
         if a != b:
             parent[max(a, b)] = min(a, b)
-    moves = [(k, root(k)) for k in parent]
-    ident.execute("CREATE OR REPLACE TEMP TABLE _cx_moves (old_key VARCHAR, new_key VARCHAR)")
-    ident.executemany("INSERT INTO _cx_moves VALUES (?, ?)", moves)
-    res = ident.execute(f"""UPDATE {keys} SET customer_key = m.new_key FROM _cx_moves m
-                            WHERE {keys}.customer_key = m.old_key""").fetchall()
-    ident.execute("DROP TABLE _cx_moves")
+    old = list(parent)
+    ident.register("_cx_moves", pa.table({"old_key": pa.array(old, pa.string()), "new_key": pa.array([root(k) for k in old], pa.string())}))
+    try:
+        res = ident.execute(f"""UPDATE {keys} SET customer_key = m.new_key FROM _cx_moves m
+                                WHERE {keys}.customer_key = m.old_key""").fetchall()
+    finally:
+        ident.unregister("_cx_moves")
     return int(res[0][0]) if res else 0
 
 
