@@ -99,8 +99,8 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
     Three layers, so that each parse runs once per row: the first computes every field's value,
     the second the checks (which name a reason when a value does not read) over those values, the
     third gathers the reasons.  A check written over the value's own expression reads the
-    computed value instead.  The raw row (kept for quarantine) is not built here: only the few
-    quarantined rows need it (:func:`_write_quarantine`).
+    computed value instead.  The raw row (kept for quarantine) is built only for the rows that fail
+    a check.
     """
     model = fields_of(mp.entity)
     day_first = bool(settings["dates.day_first"])
@@ -171,9 +171,13 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
     first = "".join(f", {e} AS __cx_v{i}" for i, e in enumerate(values))
     second = "".join(f", {c} AS __cx_c{i}" for i, (_, c) in enumerate(checks))
     fields = "".join(f", {c} AS {q(n)}" for c, n in zip(field_cols, names, strict=True))
+    # the raw row, kept for quarantine: built only for rows with a reason (CASE evaluates it for those alone)
+    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in raw.columns) + "))" if raw.columns else "'{}'"
+    failed = " OR ".join(f"__cx_c{i} IS NOT NULL" for i in range(len(checks))) or "false"
     sql = (f"WITH __cx_l1 AS (SELECT *, {key} AS __cx_key, md5({content}) AS __cx_hash{first} FROM {q(raw.table)}), "
            f"__cx_l2 AS (SELECT *{second} FROM __cx_l1) "
-           f"SELECT _row, _loc, __cx_key AS _key, __cx_hash AS _hash, {reason} AS _reason, {column} AS _column{fields}"
+           f"SELECT _row, _loc, __cx_key AS _key, __cx_hash AS _hash, {reason} AS _reason, {column} AS _column, "
+           f"CASE WHEN {failed} THEN {raw_json} END AS _raw{fields}"
            f"{''.join(', ' + e for e in extra)} FROM __cx_l2")
     return sql, names
 
@@ -258,7 +262,7 @@ def _resolve_replayed(tx: Transaction, stage: str, replay_ids: dict[int, str], b
 
 
 def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
-    """Set _status (new/updated/duplicate/quarantined) and _version for every staged row.
+    """Set _status (new/updated/duplicate/quarantined), _version and _superseded for every staged row.
 
     A row is a duplicate when its key already carries the same content, in any version seen
     before or in the row before it in the same file: so a re-export overlapping earlier ones
@@ -268,6 +272,8 @@ def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
     ent = q(mp.entity)
     con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR")
     con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER")
+    # a version loaded from this file that a later row of the same file replaces at once
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _superseded BOOLEAN")
     con.execute(f"UPDATE {stage} SET _status = 'quarantined' WHERE _reason IS NOT NULL")
     con.execute(f"""
         WITH known AS (SELECT DISTINCT source_key, content_hash FROM {ent} WHERE source = {lit(mp.source)}),
@@ -279,22 +285,17 @@ def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
                        coalesce(cur.version, 0) AS base
                 FROM ok LEFT JOIN cur ON cur.source_key = ok._key
                 LEFT JOIN known k ON k.source_key = ok._key AND k.content_hash = ok._hash),
-        ver AS (SELECT _row, st, base + row_number() OVER (PARTITION BY _key, st <> 'duplicate' ORDER BY _row) AS v FROM cls)
-        UPDATE {stage} SET _status = ver.st, _version = CASE WHEN ver.st <> 'duplicate' THEN ver.v END
+        ver AS (SELECT _row, st, row_number() OVER w AS n, count(*) OVER w AS versions, base FROM cls
+                WINDOW w AS (PARTITION BY _key, st <> 'duplicate' ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
+        UPDATE {stage} SET _status = ver.st, _version = CASE WHEN ver.st <> 'duplicate' THEN ver.base + ver.n END,
+                           _superseded = ver.st <> 'duplicate' AND ver.n < ver.versions
         FROM ver WHERE {stage}._row = ver._row""")
 
 
 def _write_quarantine(tx: Transaction, stage: str, raw: RawTable, rep: FileReport, fname: str, batch_id: str) -> None:
     con = tx.data
     rejects = raw.rejects
-    # the raw values of a quarantined row, as the file had them (built for these rows only)
-    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in raw.columns) + "))" if raw.columns else "'{}'"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __cx_quar AS SELECT _row, _loc, _column, _reason FROM {stage} WHERE _status = 'quarantined'")
-    # a semi-join on the few quarantined rows: the raw table is only filtered, never hashed
-    rows = con.execute(f"""WITH r AS (SELECT _row, {raw_json} AS _raw FROM {q(raw.table)} r WHERE _row IN (SELECT _row FROM __cx_quar))
-                           SELECT s._row, s._loc, s._column, s._reason, r._raw FROM __cx_quar s JOIN r USING (_row)
-                           ORDER BY s._row""").fetchall()
-    con.execute("DROP TABLE __cx_quar")
+    rows = con.execute(f"SELECT _row, _loc, _column, _reason, _raw FROM {stage} WHERE _status = 'quarantined' ORDER BY _row").fetchall()
     q_rows, raw_rows = [], []
     for i, r in enumerate(rejects):
         qid = f"{batch_id}:r{i}"
@@ -337,11 +338,8 @@ def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], ba
     sys_cols = [n for n, _, _ in SYSTEM_COLUMNS]
     sel = [f"{lit(mp.source)} || ':' || _key", lit(mp.source), "_key", "_version", "_hash", lit(batch_id), "_loc",
            lit(tx.started_at.isoformat()) + "::TIMESTAMP", "NULL::TIMESTAMP"]
-    # Within one file a key can carry several versions: all but its last are superseded at once.
-    # (a window over the loaded rows would carry every column through a sort: join the few keys instead)
-    loaded = (f"(SELECT s.*, coalesce(s._version < m._last, false) AS _superseded FROM {stage} s LEFT JOIN "
-              f"(SELECT _key, max(_version) AS _last FROM {stage} WHERE _status IN ('new', 'updated') GROUP BY _key "
-              f"HAVING count(*) > 1) m USING (_key) WHERE s._status IN ('new', 'updated'))")
+    # Within one file a key can carry several versions: all but its last are superseded at once (_classify).
+    loaded = f"(SELECT * FROM {stage} WHERE _status IN ('new', 'updated'))"
     sel[-1] = f"CASE WHEN _superseded THEN {lit(tx.started_at.isoformat())}::TIMESTAMP END"
     con.execute(f"""UPDATE {ent} SET valid_to = {lit(tx.started_at.isoformat())}::TIMESTAMP
                     WHERE source = {lit(mp.source)} AND valid_to IS NULL
@@ -354,10 +352,12 @@ def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], ba
         con.execute("INSERT INTO survey_item " + " UNION ALL ".join(parts))
     if mp.identity:
         cols = list(mp.identity)
-        tbl = con.sql(f"""SELECT {lit(mp.source)} || ':' || _key AS record_id, {lit(mp.source)} AS source, _key AS source_key,
-                              _version AS version, {lit(batch_id)} AS batch_id, {', '.join(q('_id_' + c) + ' AS ' + q(c) for c in cols)}
-                              FROM {stage} WHERE _status IN ('new', 'updated')""").to_arrow_table()
+        # only the varying columns cross to the identity store; the constant ones are added there
+        tbl = con.sql(f"""SELECT _key AS source_key, _version AS version, {', '.join(q('_id_' + c) + ' AS ' + q(c) for c in cols)}
+                          FROM {stage} WHERE _status IN ('new', 'updated')""").to_arrow_table()
         tx.identity.register("_ids", tbl)
-        all_cols = ["record_id", "source", "source_key", "version", "batch_id"] + [c for c in IDENTITY_FIELDS if c in cols]
-        tx.identity.execute(f"INSERT INTO identity_record ({', '.join(q(c) for c in all_cols)}) SELECT {', '.join(q(c) for c in all_cols)} FROM _ids")
+        id_cols = [c for c in IDENTITY_FIELDS if c in cols]
+        tx.identity.execute(f"""INSERT INTO identity_record ({', '.join(q(c) for c in ["record_id", "source", "source_key", "version", "batch_id"] + id_cols)})
+                                SELECT {lit(mp.source)} || ':' || source_key, {lit(mp.source)}, source_key, version, {lit(batch_id)}
+                                {''.join(', ' + q(c) for c in id_cols)} FROM _ids""")
         tx.identity.unregister("_ids")
