@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import duckdb
@@ -124,3 +125,24 @@ def test_parquet(tmp_path, con):
     pq.write_table(pa.table({"id": [1, 2], "when": pa.array([None, 1.5])}), p)
     raw = read_file(con, p)
     assert [r[2:] for r in rows(con, raw)] == [("1", None), ("2", "1.5")]
+
+
+def test_physical_lines_of_a_long_file_with_multiline_values_and_ragged_rows(tmp_path, con):
+    # Lines are counted while the file is written: the reader must agree with every one of them.
+    rnd = random.Random(7)
+    out, good, bad, line = ["id,name,notes\n"], [], [], 2
+    for i in range(6000):
+        notes = "\n".join(f"part {k}" for k in range(rnd.choice([1, 1, 1, 2, 3])))
+        if rnd.random() < 0.01:  # a ragged row: rejected where it starts
+            rec = f"{i},n{i},x,extra\n"
+            bad.append(f"c.csv:{line}")
+        else:
+            rec = f'{i},n{i},"{notes}"\n'
+            good.append((f"c.csv:{line}", str(i)))
+        out.append(rec)
+        line += rec.count("\n")
+    raw = read_file(con, write(tmp_path, "c.csv", "".join(out).encode()))
+    got = rows(con, raw)
+    assert [(r[1], r[2]) for r in got] == good
+    assert [r.location for r in raw.rejects] == bad
+    assert raw.rows_read == 6000

@@ -33,7 +33,7 @@ from ..settings import Settings
 from ..store import Transaction
 from .mapping import Mapping, compile_field, lit, q, resolve_column
 from .model import IDENTITY_FIELDS, SYSTEM_COLUMNS, fields_of
-from .readers import RawTable, Reject, read_file
+from .readers import RawTable, read_file
 
 Redact = Callable[[Sequence[str | None]], list[str | None]]
 
@@ -94,14 +94,28 @@ def _column_for(mp: Mapping, wanted: str, raw: RawTable, where: str) -> str:
 
 
 def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, where: str) -> tuple[str, list[str]]:
-    """SELECT that maps the raw table to canonical fields plus _key, _hash, _reason, _column."""
+    """SELECT that maps the raw table to canonical fields plus _key, _hash, _reason, _column.
+
+    Three layers, so that each parse runs once per row: the first computes every field's value,
+    the second the checks (which name a reason when a value does not read) over those values, the
+    third gathers the reasons.  A check written over the value's own expression reads the
+    computed value instead.  The raw row (kept for quarantine) is built only for the rows that fail
+    a check.
+    """
     model = fields_of(mp.entity)
     day_first = bool(settings["dates.day_first"])
-    exprs: list[str] = []
-    checks: list[tuple[str, str]] = []
+    values: list[str] = []  # value expressions of the first layer, held in columns __cx_v0, __cx_v1, ...
+    field_cols: list[str] = []  # the first-layer column of each canonical field, in the order of names
+    checks: list[tuple[str, str]] = []  # (column named in the reason, check expression)
     names: list[str] = []
     msg_cols = {"text": "_messages.customer_text", "agent_text": "_messages.agent_text",
                 "message_count": "_messages.count", "customer_message_count": "_messages.customer_count"}
+
+    def value_col(expr: str) -> str:
+        """Register a value of the first layer; returns the column that holds it."""
+        values.append(expr)
+        return f"__cx_v{len(values) - 1}"
+
     for f in model.values():
         fm = mp.fields.get(f.name)
         col: str | None = None
@@ -110,7 +124,7 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
 
             fm, col = FieldMap(f.name, column=msg_cols[f.name]), msg_cols[f.name]
         if fm is None:
-            exprs.append(f"CAST(NULL AS {_sql_type(f.type)}) AS {q(f.name)}")
+            field_cols.append(value_col(f"CAST(NULL AS {_sql_type(f.type)})"))
             names.append(f.name)
             if f.required:
                 raise MappingError(f"{where}: required field {f.name} is not mapped.")
@@ -119,12 +133,13 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
             col = _column_for(mp, fm.column, raw, where)
         value, check = compile_field(fm, f.type, q(col) if col else None, day_first=day_first, excel=raw.excel,
                                      secret=secret, choices=f.choices, timezone=str(settings["timezone"]))
-        exprs.append(f"{value} AS {q(f.name)}")
+        vcol = value_col(value)
+        field_cols.append(vcol)
         names.append(f.name)
         if check:
-            checks.append((fm.column or f.name, check))
+            checks.append((fm.column or f.name, check.replace(value, vcol)))
         if f.required:
-            empty = _blank_sql(q(col)) if col else f"{value} IS NULL"
+            empty = _blank_sql(q(col)) if col else f"{vcol} IS NULL"
             checks.append((fm.column or f.name, f"CASE WHEN {empty} THEN {lit((fm.column or f.name) + ': required ' + f.name + ' is empty')} END"))
     key_cols = [_column_for(mp, k, raw, where) for k in mp.key]
     used = [_column_for(mp, c, raw, where) for c in mp.columns_used()]
@@ -134,25 +149,36 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
     content = "concat_ws(chr(31), " + ", ".join(f"coalesce({q(c)}, chr(0))" for c in hashed) + ")"
     if key_cols:
         key = "nullif(concat_ws('|', " + ", ".join(f"nullif(trim({q(c)}), '')" for c in key_cols) + "), '')"
-        checks.insert(0, ("/".join(mp.key), f"CASE WHEN {key} IS NULL THEN {lit('/'.join(mp.key) + ': no value in the key column')} END"))
+        checks.insert(0, ("/".join(mp.key), f"CASE WHEN __cx_key IS NULL THEN {lit('/'.join(mp.key) + ': no value in the key column')} END"))
     else:
         key = f"md5({content})"
+    extra: list[str] = []  # outputs besides the canonical fields
     for item in mp.survey_items:
         col = _column_for(mp, item.column, raw, where)
         v = f"try_cast(replace(trim({q(col)}), ',', '.') AS DOUBLE)"
         lo, hi = item.scale
-        exprs.append(f"(CASE WHEN nullif(trim({q(col)}), '') IS NULL THEN NULL ELSE {v} END) AS {q('_item_' + item.item)}")
-        checks.append((item.column, f"CASE WHEN nullif(trim({q(col)}), '') IS NOT NULL AND ({v} IS NULL OR {v} < {lo} OR {v} > {hi}) "
+        vcol = value_col(f"(CASE WHEN nullif(trim({q(col)}), '') IS NULL THEN NULL ELSE {v} END)")
+        extra.append(f"{vcol} AS {q('_item_' + item.item)}")
+        checks.append((item.column, f"CASE WHEN nullif(trim({q(col)}), '') IS NOT NULL AND ({vcol} IS NULL OR {vcol} < {lo} OR {vcol} > {hi}) "
                                     f"THEN {lit(item.column + ': ')} || {lit(chr(39))} || left(trim({q(col)}), 20) || "
                                     f"{lit(chr(39) + f' is not a score on the {lo:g}-{hi:g} scale')} END"))
     for ident, colname in mp.identity.items():
         col = _column_for(mp, colname, raw, where)
-        exprs.append(f"nullif(trim({q(col)}), '') AS {q('_id_' + ident)}")
-    reason = "nullif(concat_ws('; ', " + ", ".join(c for _, c in checks) + "), '')" if checks else "NULL"
-    column = "coalesce(" + ", ".join(f"CASE WHEN ({c}) IS NOT NULL THEN {lit(n)} END" for n, c in checks) + ", NULL)" if checks else "NULL"
+        extra.append(f"nullif(trim({q(col)}), '') AS {q('_id_' + ident)}")
+    reason = "nullif(concat_ws('; ', " + ", ".join(f"__cx_c{i}" for i in range(len(checks))) + "), '')" if checks else "NULL"
+    column = ("coalesce(" + ", ".join(f"CASE WHEN __cx_c{i} IS NOT NULL THEN {lit(n)} END" for i, (n, _) in enumerate(checks))
+              + ", NULL)" if checks else "NULL")
+    first = "".join(f", {e} AS __cx_v{i}" for i, e in enumerate(values))
+    second = "".join(f", {c} AS __cx_c{i}" for i, (_, c) in enumerate(checks))
+    fields = "".join(f", {c} AS {q(n)}" for c, n in zip(field_cols, names, strict=True))
+    # the raw row, kept for quarantine: built only for rows with a reason (CASE evaluates it for those alone)
     raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in raw.columns) + "))" if raw.columns else "'{}'"
-    sql = (f"SELECT _row, _loc, {key} AS _key, md5({content}) AS _hash, {reason} AS _reason, {column} AS _column, "
-           f"{raw_json} AS _raw, {', '.join(exprs)} FROM {q(raw.table)}")
+    failed = " OR ".join(f"__cx_c{i} IS NOT NULL" for i in range(len(checks))) or "false"
+    sql = (f"WITH __cx_l1 AS (SELECT *, {key} AS __cx_key, md5({content}) AS __cx_hash{first} FROM {q(raw.table)}), "
+           f"__cx_l2 AS (SELECT *{second} FROM __cx_l1) "
+           f"SELECT _row, _loc, __cx_key AS _key, __cx_hash AS _hash, {reason} AS _reason, {column} AS _column, "
+           f"CASE WHEN {failed} THEN {raw_json} END AS _raw{fields}"
+           f"{''.join(', ' + e for e in extra)} FROM __cx_l2")
     return sql, names
 
 
@@ -209,13 +235,13 @@ def ingest_raw(tx: Transaction, settings: Settings, raw: RawTable, mp: Mapping, 
         if not rep.reconciles():  # a bug, never a data problem: refuse to publish rather than lose rows
             raise CxchainError(f"{label}: internal error, counts do not reconcile ({rep}). Please report this.")
         if replay_ids is None:
-            _write_quarantine(tx, stage, raw.rejects, rep, file_name, batch_id)
+            _write_quarantine(tx, stage, raw, rep, file_name, batch_id)
         else:
             _resolve_replayed(tx, stage, replay_ids, batch_id)
         _write_loaded(tx, stage, mp, names, batch_id, redact, bool(settings["privacy.redact_text"]))
         con.execute(f"DROP TABLE {stage}")
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {q(raw.table)}")
+        raw.drop(con)
     rep.seconds = round(time.perf_counter() - t0, 3)
     con.execute(f"INSERT INTO batch VALUES ({', '.join(['?'] * 16)})",
                 [batch_id, kind, mp.source, file_name, sha, size, mp.version, mp.fingerprint, tx.started_at,
@@ -236,7 +262,7 @@ def _resolve_replayed(tx: Transaction, stage: str, replay_ids: dict[int, str], b
 
 
 def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
-    """Set _status (new/updated/duplicate/quarantined) and _version for every staged row.
+    """Set _status (new/updated/duplicate/quarantined), _version and _superseded for every staged row.
 
     A row is a duplicate when its key already carries the same content, in any version seen
     before or in the row before it in the same file: so a re-export overlapping earlier ones
@@ -246,6 +272,8 @@ def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
     ent = q(mp.entity)
     con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR")
     con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER")
+    # a version loaded from this file that a later row of the same file replaces at once
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _superseded BOOLEAN")
     con.execute(f"UPDATE {stage} SET _status = 'quarantined' WHERE _reason IS NOT NULL")
     con.execute(f"""
         WITH known AS (SELECT DISTINCT source_key, content_hash FROM {ent} WHERE source = {lit(mp.source)}),
@@ -257,27 +285,40 @@ def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
                        coalesce(cur.version, 0) AS base
                 FROM ok LEFT JOIN cur ON cur.source_key = ok._key
                 LEFT JOIN known k ON k.source_key = ok._key AND k.content_hash = ok._hash),
-        ver AS (SELECT _row, st, base + row_number() OVER (PARTITION BY _key, st <> 'duplicate' ORDER BY _row) AS v FROM cls)
-        UPDATE {stage} SET _status = ver.st, _version = CASE WHEN ver.st <> 'duplicate' THEN ver.v END
+        ver AS (SELECT _row, st, row_number() OVER w AS n, count(*) OVER w AS versions, base FROM cls
+                WINDOW w AS (PARTITION BY _key, st <> 'duplicate' ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
+        UPDATE {stage} SET _status = ver.st, _version = CASE WHEN ver.st <> 'duplicate' THEN ver.base + ver.n END,
+                           _superseded = ver.st <> 'duplicate' AND ver.n < ver.versions
         FROM ver WHERE {stage}._row = ver._row""")
 
 
-def _write_quarantine(tx: Transaction, stage: str, rejects: list[Reject], rep: FileReport, fname: str, batch_id: str) -> None:
+def _write_quarantine(tx: Transaction, stage: str, raw: RawTable, rep: FileReport, fname: str, batch_id: str) -> None:
     con = tx.data
+    rejects = raw.rejects
     rows = con.execute(f"SELECT _row, _loc, _column, _reason, _raw FROM {stage} WHERE _status = 'quarantined' ORDER BY _row").fetchall()
     q_rows, raw_rows = [], []
     for i, r in enumerate(rejects):
         qid = f"{batch_id}:r{i}"
         q_rows.append((qid, batch_id, rep.source, fname, r.location, None, r.reason, "open", None))
         raw_rows.append((qid, json.dumps({"_line": r.raw[:100000]})))
-    for row, loc, col, reason, raw in rows:
+    for row, loc, col, reason, values in rows:
         qid = f"{batch_id}:{row}"
         q_rows.append((qid, batch_id, rep.source, fname, loc, col, reason, "open", None))
-        raw_rows.append((qid, raw))
-    if q_rows:
-        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", q_rows)
-        tx.identity.executemany("INSERT INTO quarantine_raw VALUES (?, ?)", raw_rows)
+        raw_rows.append((qid, values))
+    if q_rows:  # as Arrow tables: one insert per table, not a statement per row
+        _insert_rows(con, "quarantine", q_rows, 9)
+        _insert_rows(tx.identity, "quarantine_raw", raw_rows, 2)
     rep.quarantine_sample = [{"location": r[4], "column": r[5] or "", "reason": r[6]} for r in q_rows[:5]]
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]], width: int) -> None:
+    """Insert Python rows of text (or None) into ``table`` in one statement."""
+    cols = {f"c{i}": pa.array([r[i] for r in rows], pa.string()) for i in range(width)}
+    con.register("__cx_rows", pa.table(cols))
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM __cx_rows")
+    finally:
+        con.unregister("__cx_rows")
 
 
 def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], batch_id: str, redact: Redact | None,
@@ -297,8 +338,8 @@ def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], ba
     sys_cols = [n for n, _, _ in SYSTEM_COLUMNS]
     sel = [f"{lit(mp.source)} || ':' || _key", lit(mp.source), "_key", "_version", "_hash", lit(batch_id), "_loc",
            lit(tx.started_at.isoformat()) + "::TIMESTAMP", "NULL::TIMESTAMP"]
-    # Within one file a key can carry several versions: all but its last are superseded at once.
-    loaded = f"(SELECT *, _version < max(_version) OVER (PARTITION BY _key) AS _superseded FROM {stage} WHERE _status IN ('new', 'updated'))"
+    # Within one file a key can carry several versions: all but its last are superseded at once (_classify).
+    loaded = f"(SELECT * FROM {stage} WHERE _status IN ('new', 'updated'))"
     sel[-1] = f"CASE WHEN _superseded THEN {lit(tx.started_at.isoformat())}::TIMESTAMP END"
     con.execute(f"""UPDATE {ent} SET valid_to = {lit(tx.started_at.isoformat())}::TIMESTAMP
                     WHERE source = {lit(mp.source)} AND valid_to IS NULL
@@ -311,10 +352,12 @@ def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], ba
         con.execute("INSERT INTO survey_item " + " UNION ALL ".join(parts))
     if mp.identity:
         cols = list(mp.identity)
-        tbl = con.sql(f"""SELECT {lit(mp.source)} || ':' || _key AS record_id, {lit(mp.source)} AS source, _key AS source_key,
-                              _version AS version, {lit(batch_id)} AS batch_id, {', '.join(q('_id_' + c) + ' AS ' + q(c) for c in cols)}
-                              FROM {stage} WHERE _status IN ('new', 'updated')""").to_arrow_table()
+        # only the varying columns cross to the identity store; the constant ones are added there
+        tbl = con.sql(f"""SELECT _key AS source_key, _version AS version, {', '.join(q('_id_' + c) + ' AS ' + q(c) for c in cols)}
+                          FROM {stage} WHERE _status IN ('new', 'updated')""").to_arrow_table()
         tx.identity.register("_ids", tbl)
-        all_cols = ["record_id", "source", "source_key", "version", "batch_id"] + [c for c in IDENTITY_FIELDS if c in cols]
-        tx.identity.execute(f"INSERT INTO identity_record ({', '.join(q(c) for c in all_cols)}) SELECT {', '.join(q(c) for c in all_cols)} FROM _ids")
+        id_cols = [c for c in IDENTITY_FIELDS if c in cols]
+        tx.identity.execute(f"""INSERT INTO identity_record ({', '.join(q(c) for c in ["record_id", "source", "source_key", "version", "batch_id"] + id_cols)})
+                                SELECT {lit(mp.source)} || ':' || source_key, {lit(mp.source)}, source_key, version, {lit(batch_id)}
+                                {''.join(', ' + q(c) for c in id_cols)} FROM _ids""")
         tx.identity.unregister("_ids")

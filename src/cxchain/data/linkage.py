@@ -20,8 +20,11 @@ Pipeline (all heavy lifting in DuckDB):
    first name + surname, date of birth + surname initial or first name, UPRN, swapped names.
    All sources are deduplicated and linked in one pass (Splink ``dedupe_only`` over the union of
    the sources: the same comparison space as ``link_and_dedupe`` over one input per source).
-   u is trained by seeded random sampling, m by EM over two blocking rules (name; date of birth);
-   levels training cannot estimate keep the default model's values.  Small (< 500 identities) or
+   The prior (match probability of two random identities) is estimated from the deterministic
+   rules (email, customer id), u by seeded random sampling, m by EM over each blocking rule that
+   yields pairs in the data (name; email; phone; date of birth: exports without dates of birth
+   skip that one); the prior is kept through EM, which would re-estimate it on blocked pairs.
+   Levels training cannot estimate keep the default model's values.  Small (< 500 identities) or
    degenerate data, or a training error, falls back to the shipped default model
    ``linkage_model.json``.  A saved model (:meth:`LinkResult.save_model`) passed back as
    ``model_path`` is used as is, without training, so the results are reproducible.
@@ -332,13 +335,25 @@ def _train(linker: Any, n_ident: int, seed: int, fallback: dict[str, Any] | None
     from splink import block_on
 
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("email"), block_on("first_name", "last_name", "dob")], recall=0.7
+        [block_on("email"), block_on("customer_id"), block_on("first_name", "last_name", "dob")], recall=0.7
     )
+    lam = linker.misc.save_model_to_json()["probability_two_random_records_match"]
     max_pairs = float(min(2e6, max(1e5, n_ident * (n_ident - 1) / 2)))
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for rule in (block_on("first_name_canon", "last_name"), block_on("dob")):
-        linker.training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
-    return _fill_missing(linker.misc.save_model_to_json(), fallback)
+    trained = 0
+    for rule in (block_on("first_name_canon", "last_name"), block_on("email"), block_on("phone"), block_on("dob")):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+            trained += 1
+        except Exception as exc:  # noqa: BLE001 - a rule with no pairs in this data (no dates of birth): skip it
+            log.info("linkage: EM skipped a blocking rule (%s)", type(exc).__name__)
+    if not trained:
+        raise RuntimeError("no training blocking rule produced record pairs")
+    model = linker.misc.save_model_to_json()
+    # EM over a blocked sample re-estimates the prior on *blocked* pairs, where matches are far
+    # more common than among all pairs: keep the prior estimated over all pairs.
+    model["probability_two_random_records_match"] = lam
+    return _fill_missing(model, fallback)
 
 
 # ------------------------------------------------------------------------------------------ linking

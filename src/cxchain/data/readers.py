@@ -55,10 +55,18 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
     format: str = "csv"
     excel: bool = False
+    #: tables behind ``table`` when it is a view (dropped with it)
+    backing: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
         return self.rows + len(self.rejects)
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop the raw table (or view) and whatever it reads from."""
+        con.execute(f'DROP {"VIEW" if self.backing else "TABLE"} IF EXISTS "{self.table}"')
+        for t in self.backing:
+            con.execute(f'DROP TABLE IF EXISTS "{t}"')
 
 
 def detect_format(path: Path) -> str:
@@ -249,10 +257,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
         starts.append(line - skipped)
         spans.append(span)
         rejects.append(Reject(f"{path.name}:{line}", _reject_reason(kind, msg), body.strip("\r\n")))
-    # Physical start line of each good record: header line + order + newlines inside earlier
-    # quoted values + the lines taken by earlier rejected records.  When the file has no newline
-    # inside a value (the common case) the first and last terms vanish and no value is scanned;
-    # blank lines break the arithmetic, so such files are located by a slower exact scan.
+    # Physical start line of each good record; blank lines break the arithmetic below, so such
+    # files are located by a slower exact scan.
     n = con.execute(f'SELECT count(*) FROM "{table}_p"').fetchall()[0][0]
     physical = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
     blank_lines = re.search(rb"\n[ \t\r]*\n", raw) is not None
@@ -263,34 +269,38 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
         if len(good) != n:  # should not happen; fall back to arithmetic rather than mislocate silently
             good = []
     if good:
-        lines_tbl = pa.table({"_row": pa.array(range(n), pa.int64()), "_line": pa.array(np.asarray(good, dtype=np.int64) + skipped)})
-        con.register(f"{table}_l", lines_tbl)
-        con.execute(f"""CREATE TEMP TABLE "{table}" AS
-                        WITH b AS (SELECT row_number() OVER () - 1 AS _row, * FROM "{table}_p")
-                        SELECT b._row, {prefix} || l._line AS _loc, {", ".join(f'b."{c}"' for c in columns)}
-                        FROM b JOIN "{table}_l" l USING (_row) ORDER BY b._row""")
-        con.unregister(f"{table}_l")
+        lines = np.asarray(good, dtype=np.int64) + skipped
     else:
-        if physical == 1 + n + sum(spans):
-            nl_expr = "0"  # no newline inside any value: nothing to scan
-        else:
-            nl_expr = " + ".join(f'coalesce(length("{c}") - length(replace("{c}", chr(10), \'\')), 0)' for c in columns) or "0"
-        # rejected records shift the records after them by their own line count
-        offsets = np.concatenate([[0], np.cumsum(spans)[:-1]]) if spans else np.zeros(0, dtype=np.int64)
-        keys = np.asarray(starts, dtype=np.int64) - offsets
-        adds = np.cumsum(spans) if spans else np.zeros(0, dtype=np.int64)
-        last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]  # ties: keep the largest shift
-        adj = pa.table({"key": pa.array(keys[last], pa.int64()), "add": pa.array(np.asarray(adds)[last], pa.int64())})
-        con.register(f"{table}_r", adj)
-        con.execute(f"""CREATE TEMP TABLE "{table}" AS
-                        WITH b AS (SELECT row_number() OVER () - 1 AS _row, ({nl_expr}) AS _nl, * FROM "{table}_p"),
-                        c AS (SELECT *, 2 + _row + coalesce(sum(_nl) OVER (ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING
-                                                                                     AND 1 PRECEDING), 0) AS _g FROM b)
-                        SELECT c._row, {prefix} || (c._g + coalesce(r."add", 0) + {skipped}) AS _loc, {", ".join(f'c."{col}"' for col in columns)}
-                        FROM c ASOF LEFT JOIN "{table}_r" r ON c._g >= r."key" ORDER BY c._row""")
-        con.unregister(f"{table}_r")
-    con.execute(f'DROP TABLE "{table}_p"')
-    return RawTable(table, columns, int(n), rejects, notes, "csv")
+        # A record starts on line 2 + its order + the newlines inside earlier quoted values + the
+        # lines taken by earlier rejected records.  When no value holds a newline (the common case)
+        # nothing is scanned; else one narrow pass counts them.
+        lines = np.arange(n, dtype=np.int64) + 2
+        if physical != 1 + n + sum(spans) and columns:
+            counts = " + ".join(f"""CASE WHEN contains("{c}", chr(10)) THEN length("{c}") - length(replace("{c}", chr(10), '')) ELSE 0 END"""
+                                for c in columns)
+            nl = con.execute(f'SELECT coalesce({counts}, 0) AS nl FROM "{table}_p" ORDER BY rowid').fetchnumpy()["nl"]
+            lines[1:] += np.cumsum(np.asarray(nl, dtype=np.int64))[:-1]
+        if spans:  # rejected records shift the records after them by their own line count
+            offsets = np.concatenate([[0], np.cumsum(spans)[:-1]])
+            keys = np.asarray(starts, dtype=np.int64) - offsets  # non-decreasing
+            adds = np.cumsum(spans)
+            last = len(keys) - 1 - np.unique(keys[::-1], return_index=True)[1]  # ties: keep the largest shift
+            at = np.searchsorted(keys[last], lines, side="right") - 1
+            lines += np.where(at >= 0, adds[last][np.maximum(at, 0)], 0)
+        lines += skipped
+    # The raw table is a view over the parsed rows in file order (rowid): the values are never copied.
+    backing = [f"{table}_p"]
+    if np.array_equal(lines, np.arange(n, dtype=np.int64) + 2 + skipped):
+        line_expr, source = f"(p.rowid + {2 + skipped})", f'"{table}_p" p'
+    else:
+        con.register(f"{table}_la", pa.table({"_line": lines}))
+        con.execute(f'CREATE TEMP TABLE "{table}_l" AS SELECT _line FROM "{table}_la"')
+        con.unregister(f"{table}_la")
+        backing.append(f"{table}_l")
+        line_expr, source = "l._line", f'"{table}_p" p POSITIONAL JOIN "{table}_l" l'
+    con.execute(f"""CREATE TEMP VIEW "{table}" AS SELECT p.rowid AS _row, {prefix} || {line_expr} AS _loc,
+                    {", ".join(f'p."{c}"' for c in columns)} FROM {source}""")
+    return RawTable(table, columns, int(n), rejects, notes, "csv", backing=backing)
 
 
 def _reject_reason(kind: str, msg: str) -> str:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from .identity import normalise_identities
+from .identity import nickname_sql, normalise_identities
 from .linkage import link_identities
 
 _IDENTIFYING = ("customer_id", "email", "phone", "postcode", "address", "uprn", "dob", "last_name")
@@ -62,6 +63,7 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
                              previous="prev_map" if has_prev else None, output="customer_keys_new")
     if use_model is None:
         result.save_model(model_path)
+    stats["merged_by_unique_name"] = _merge_by_unique_name(ident, "customer_keys_new")
     stats["attached"] = _attach_unique_contact_points(ident, "customer_keys_new")
     stats["attached_to_household"] = _attach_to_household(ident, "customer_keys_new")
     ident.execute("DELETE FROM customer_map")
@@ -80,6 +82,59 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
     data.execute("DELETE FROM link_stats")
     data.executemany("INSERT INTO link_stats VALUES (?, ?)", [(k, float(v)) for k, v in stats.items() if isinstance(v, (int, float))])
     return stats
+
+
+def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
+    """Merge a customer known only by name (and perhaps an email) into the one other customer with that name.
+
+    A chat or an email signed "Jane Doe" with an address seen nowhere else carries only the name:
+    the probabilistic model rightly does not match on a name alone, because names collide.  But
+    when the whole data set holds exactly one other customer called Jane Doe (nicknames folded),
+    and the two do not hold different email addresses, they are the same person.  A name shared
+    by three or more customers is ambiguous and merges nothing, so common names stay apart, and
+    two customers that each carry contact details (phone, address, account) are never merged on
+    the name alone.  Returns the number of records whose customer changed.
+    """
+    strong = " OR ".join(f"n.{c} IS NOT NULL" for c in ("customer_id", "phone", "postcode", "address", "uprn", "dob",
+                                                        "household_id"))
+    ident.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cx_names AS
+        SELECT k.customer_key, {nickname_sql("n.first_name")} AS first, n.last_name AS last, n.email, ({strong}) AS strong
+        FROM ids_norm n JOIN {keys} k USING (record_id)""")
+    pairs = ident.execute("""
+        WITH c AS (SELECT customer_key, bool_or(strong) AS strong, bool_or(email IS NOT NULL) AS has_email
+                   FROM _cx_names GROUP BY 1),
+        names AS (SELECT DISTINCT first, last, customer_key FROM _cx_names WHERE length(first) > 1 AND last IS NOT NULL),
+        two AS (SELECT min(customer_key) AS a, max(customer_key) AS b FROM names GROUP BY first, last HAVING count(*) = 2),
+        cand AS (SELECT DISTINCT two.a, two.b FROM two JOIN c ca ON ca.customer_key = two.a JOIN c cb ON cb.customer_key = two.b
+                 -- different emails would be two people; same emails were merged already
+                 WHERE NOT (ca.strong AND cb.strong) AND NOT (ca.has_email AND cb.has_email)),
+        weak AS (SELECT w.customer_key AS w, p AS partner FROM (SELECT a AS w, b AS p FROM cand UNION ALL SELECT b, a FROM cand) x
+                 JOIN c w ON w.customer_key = x.w WHERE NOT w.strong),
+        lone AS (SELECT w, any_value(partner) AS partner FROM weak GROUP BY w HAVING count(DISTINCT partner) = 1)
+        SELECT w, partner FROM lone ORDER BY w""").fetchall()
+    ident.execute("DROP TABLE _cx_names")
+    if not pairs:
+        return 0
+    parent: dict[str, str] = {}
+
+    def root(k: str) -> str:
+        while parent.get(k, k) != k:
+            k = parent[k]
+        return k
+
+    for w, partner in pairs:
+        a, b = root(w), root(partner)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    old = list(parent)
+    ident.register("_cx_moves", pa.table({"old_key": pa.array(old, pa.string()), "new_key": pa.array([root(k) for k in old], pa.string())}))
+    try:
+        res = ident.execute(f"""UPDATE {keys} SET customer_key = m.new_key FROM _cx_moves m
+                                WHERE {keys}.customer_key = m.old_key""").fetchall()
+    finally:
+        ident.unregister("_cx_moves")
+    return int(res[0][0]) if res else 0
 
 
 def _attach_unique_contact_points(ident: duckdb.DuckDBPyConnection, keys: str) -> int:

@@ -1,0 +1,53 @@
+"""Workspace identity resolution: the glue after the probabilistic linker (unique names, contact points)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from cxchain.data.resolve import link_workspace_identities
+from cxchain.store.schema import create_data_schema, create_identity_schema
+
+COLS = ("record_id", "source", "source_key", "version", "batch_id", "customer_id", "full_name", "first_name", "last_name",
+        "email", "phone", "postcode", "address", "uprn", "dob")
+
+
+def _resolve(tmp_path: Path, rows: list[dict[str, str]]) -> dict[str, str]:
+    ident, data = duckdb.connect(), duckdb.connect()
+    create_identity_schema(ident)
+    create_data_schema(data)
+    have = [c for c in COLS if c in {r[0] for r in ident.execute("DESCRIBE identity_record").fetchall()}]
+    for i, r in enumerate(rows):
+        rec = {"record_id": f"{r['source']}:{i}", "source_key": str(i), "version": "1", "batch_id": "b", **r}
+        ident.execute(f"INSERT INTO identity_record ({', '.join(have)}) VALUES ({', '.join('?' * len(have))})",
+                      [rec.get(c) for c in have])
+    link_workspace_identities(ident, data, secret="s", model_path=tmp_path / "model.json")
+    return dict(data.execute("SELECT record_id, customer_key FROM record_customer").fetchall())
+
+
+def test_a_name_only_record_joins_the_one_customer_of_that_name(tmp_path: Path) -> None:
+    rows = [
+        {"source": "crm", "customer_id": "A1", "first_name": "Eleri", "last_name": "Pughson", "phone": "07700900123",
+         "postcode": "WF1 1AA"},
+        {"source": "chat", "first_name": "Eleri", "last_name": "Pughson"},  # name only: unique in the data
+        {"source": "chat", "first_name": "Ellie", "last_name": "Smithers", "email": "ellie@example.com"},
+        {"source": "crm", "customer_id": "B1", "first_name": "Eleanor", "last_name": "Smithers", "phone": "07700900456",
+         "postcode": "WF2 2BB"},  # nickname of the chat's name
+        # a name three customers carry is ambiguous: the chat stays apart
+        {"source": "crm", "customer_id": "C1", "first_name": "John", "last_name": "Smith", "phone": "07700900001"},
+        {"source": "crm", "customer_id": "C2", "first_name": "John", "last_name": "Smith", "phone": "07700900002"},
+        {"source": "chat", "first_name": "John", "last_name": "Smith"},
+        # two customers with contact details are never merged on the name alone
+        {"source": "crm", "customer_id": "D1", "first_name": "Mair", "last_name": "Griffiths", "phone": "07700900011"},
+        {"source": "crm", "customer_id": "D2", "first_name": "Mair", "last_name": "Griffiths", "phone": "07700900012"},
+        # different email addresses are two people
+        {"source": "chat", "first_name": "Osian", "last_name": "Prydderch", "email": "osian@example.com"},
+        {"source": "email", "first_name": "Osian", "last_name": "Prydderch", "email": "o.p@example.org"},
+    ]
+    k = _resolve(tmp_path, rows)
+    assert k["chat:1"] == k["crm:0"]
+    assert k["chat:2"] == k["crm:3"]
+    assert k["chat:6"] not in (k["crm:4"], k["crm:5"])
+    assert k["crm:7"] != k["crm:8"]
+    assert k["chat:9"] != k["email:10"]
