@@ -1,7 +1,8 @@
 """Health of the CX Code link: ``{"status": "holds" | "weak" | "broken", "reasons": [{"code", "text"}]}``.
 
 Stable reason codes (:data:`REASONS`): ``no_code`` (broken), ``principle_without_evidence``,
-``principle_without_measure``, ``principle_contradicted``; broken also when no principle is evidenced.  Evidence is checked against today's findings,
+``principle_without_measure``, ``principle_contradicted``, ``go_live_not_reviewed`` (an initiative went live
+without a design review against the Code); broken also when no principle is evidenced.  Evidence is checked against today's findings,
 so a principle whose finding disappeared is reported even before the code is drafted again.
 """
 
@@ -18,6 +19,7 @@ REASONS: dict[str, str] = {
     "principle_without_evidence": "A principle cites no finding of this workspace (an assumption).",
     "principle_without_measure": "A principle has no measure with a threshold.",
     "principle_contradicted": "The data contradicts a principle: its measures are already kept everywhere.",
+    "go_live_not_reviewed": "An initiative went live without a design review against the CX Code.",
 }
 
 
@@ -46,5 +48,11 @@ def code_health(ws: Any) -> dict[str, Any]:
     if contra:
         reasons.append(_r("principle_contradicted",
                           f"The data contradicts these principles (already kept everywhere): {', '.join(contra)}."))
+    from .review import unreviewed_go_lives
+
+    for i in unreviewed_go_lives(ws):
+        reasons.append(_r("go_live_not_reviewed",
+                          f"{i['id']} {i['title']} went live ({i['go_live'] or i['status']}) without a design review: "
+                          f"`cxchain code review --initiative {i['id']}`."))
     broken = len(no_ev) == len(ps)  # nothing in the code is evidenced: it is all assumption
     return {"status": "broken" if broken else ("weak" if reasons else "holds"), "reasons": reasons}
