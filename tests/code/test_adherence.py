@@ -65,3 +65,21 @@ def test_without_a_published_code_the_term_weighs_nothing(demo_ws: Workspace) ->
     ops = opportunities(demo_ws)
     assert all(o["terms"]["code_breaches"]["points"] == 0 for o in ops)
     assert all(o["code"]["contacts"] is None for o in ops)
+
+
+def test_health_reports_a_recent_fall_in_adherence(coded: Workspace) -> None:
+    from cxchain.code.health import code_health, falling
+
+    assert "adherence_falling" not in {r["code"] for r in code_health(coded)["reasons"]}
+    # Plant a fall: the last four full weeks' contacts all fail "don't make me chase" (a rule-1/2 signal down).
+    scores = score_contacts(coded)
+    rows = adherence(coded, scores=scores)
+    chase = next(r for r in rows if r["principle_id"] == "dont-make-me-chase")
+    last = [w["week"] for w in chase["weeks"] if w["value"] is not None][-4:]
+    m = (scores["principle_id"] == "dont-make-me-chase") & scores["week"].astype(str).str[:10].isin(last)
+    scores.loc[m, "passed"] = False
+    fallen = next(r for r in adherence(coded, scores=scores) if r["principle_id"] == "dont-make-me-chase")
+    assert any(s["direction"] == "down" and s["week"] in last for s in fallen["chart"]["signals"])
+    reasons = falling([fallen])
+    assert [r["code"] for r in reasons] == ["adherence_falling"] and "Don't make me chase" in reasons[0]["text"]
+    assert falling([chase]) == []
