@@ -25,6 +25,7 @@ agreement rate between people and the automatic score is reported (:func:`agreem
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -218,6 +219,24 @@ def _score_one(con: duckdb.DuckDBPyConnection, p: Principle, checks: Sequence[Ch
     return df[_COLUMNS]
 
 
+#: Scores of recent (workspace, published generation, principles, settings): a published generation never
+#: changes, so the scores of one stay right; the web app's pages and chain health share them.
+_CACHE: dict[str, pd.DataFrame] = {}
+_CACHE_SIZE = 4
+
+
+def _cache_key(ws: Any, ps: Sequence[Principle]) -> str | None:
+    cur = ws.store.current()
+    if not cur:
+        return None
+    conv = resolve_settings(ws.settings)
+    body = [str(ws.path.resolve()), cur.get("generation"), cur.get("data"),
+            [(p.id, p.version, [m.__dict__ for m in p.measures], p.evidence_rule, p.title, p.statement, p.for_staff)
+             for p in ps],
+            {k: conv[k] for k in sorted(conv) if k.startswith("metrics.") or k == "as_of"}]
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def score_contacts(ws: Any, principles: Sequence[Principle] | None = None, *,
                    record_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Every (contact, principle) verdict: one row per contact and principle it can be judged against.
@@ -228,14 +247,24 @@ def score_contacts(ws: Any, principles: Sequence[Principle] | None = None, *,
     """
     ps = list(principles) if principles is not None else published(ws)
     where = None
+    key = None
     if record_ids is not None:
         where = _filters_sql({"record_id": [str(r) for r in record_ids]})
+    else:
+        key = _cache_key(ws, ps)
+        if key is not None and key in _CACHE:
+            return _CACHE[key].copy()
     frames = []
     with ws.store.read() as con:
         for p in ps:
             frames.append(_score_one(con, p, checks_for(p, ws.settings), where))
     frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_COLUMNS)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_COLUMNS)
+    if key is not None:
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = out.copy()
+    return out
 
 
 def contact_verdicts(ws: Any, record_id: str) -> list[dict[str, Any]]:
