@@ -47,6 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("engine", "duckdb", "Engine that runs the table transforms.", ("duckdb", "spark")),
     Setting("dates.day_first", True, "Read ambiguous dates like 03/02/2025 as 3 February (UK) rather than 2 March."),
     Setting("cycle.length_weeks", 12, "Length of one improvement cycle, in weeks."),
+    Setting("priorities.code_weight", 0.1, "Weight of the CX Code term in the opportunity score: contacts a year that break a published principle (interaction QA). The other weights are scaled by (1 - this) so scores stay 0-100; 0 leaves the Code out."),
     Setting("privacy.redact_text", True, "Redact personal data from free text before storage. Turn off only with a lawful basis recorded in your impact assessment."),
     Setting("privacy.detect_names", True, "Also redact personal names and street addresses (slower than the structured types)."),
     # Costs: ranges, because published benchmarks differ about 2x by source.

@@ -186,12 +186,16 @@ class Workspace:
         return stats
 
     def story(self) -> dict[str, Any]:
-        """The insight story of the published run, as data (render it with :mod:`cxchain.report.story`)."""
+        """The insight story of the published run, as data (render it with :mod:`cxchain.report.story`), with the
+        CX Code (``story["code"]``: each principle, its evidence and its adherence)."""
+        from .code.story import code_section
         from .insight.story import build_story
 
         cur = self.store.current() or {}
         with self.store.read() as con:
-            return build_story(con, self.settings, run=cur.get("generation", ""))
+            story = build_story(con, self.settings, run=cur.get("generation", ""))
+        story["code"] = code_section(self)  # the CX Code next to the evidence behind it
+        return story
 
     def findings(self) -> list[dict[str, Any]]:
         """The published findings in rank order."""

@@ -59,6 +59,9 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     progress("draft and publish the CX Code", 0, 1)
     principles = save_drafts(ws, draft_code(ws), actor="demo")
     code_files = {fmt: str(publish(ws, fmt, path / f"cx-code.{fmt}", actor="demo")) for fmt in ("html", "pdf", "md")}
+    from ..code.review import review_demo_go_lives
+
+    reviews = review_demo_go_lives(ws)
     story = ws.story()
     outputs = {fmt: str(write_story(story, fmt, path / f"story.{fmt}")) for fmt in ("html", "pdf", "md")}
     health = ws.health()
@@ -85,6 +88,8 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     lines.append(f"Story: {outputs['html']} (also {outputs['pdf']}, {outputs['md']})")
     lines.append(f"CX Code: {code_files['html']} (also pdf, md): "
                  + "; ".join(f"{p.title} [{', '.join(p.evidence) or 'assumption'}]" for p in principles))
+    for r in reviews:
+        lines.append(f"Design review of {r['initiative_id']} against the CX Code: {r['verdict']} (score {r['score']}).")
     lines.append(f"Workspace: {path.resolve()}  (try: cxchain sources -w {path}; cxchain health -w {path})")
     lines.append(f"Total {round(time.perf_counter() - t0, 1)} s.")
     return {"workspace": str(path.resolve()), "manifest": str(path / "truth.json"), "run": result, "health": health,

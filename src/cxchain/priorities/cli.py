@@ -299,6 +299,37 @@ def initiative_update(
     _emit(d) if as_json else click.echo(f"{d['id']} saved (version {d['version']}).")
 
 
+@initiative.command("show")
+@click.argument("initiative_id")
+@workspace_option
+@json_option
+@friendly
+def initiative_show(initiative_id: str, workspace: Path, as_json: bool) -> None:
+    """One initiative: areas, dates, target, tasks, measurements and its CX Code design reviews."""
+    from ..redesign.initiatives import get_initiative
+
+    d = get_initiative(Workspace(workspace), initiative_id)
+    if as_json:
+        _emit(d)
+        return
+    click.echo(f"{d['id']} v{d['version']} [{d['status']}] {d['title']} (priority {d['priority_id']}, {d['type']})")
+    click.echo("  areas: " + (", ".join(f"{a['area']} ({a['owner'] or 'no owner'})" for a in d["areas"]) or "-"))
+    click.echo(f"  start {d['start'] or '-'}, go-live {d['go_live'] or '-'}; target {d['metric_id']} "
+               f"{d['metric_filters'] or ''} -> {d['target']} (baseline {(d['baseline'] or {}).get('value')})")
+    for t in d["tasks"]:
+        click.echo(f"  task: {t['title']} [{t['status']}] {t['owner'] or ''} {t['due'] or ''}")
+    for m in d["measurements"]:
+        click.echo(f"  measured {m['measured_at']}: {m['verdict']} - {m['summary']}")
+    if not d["code_reviews"]:
+        click.echo(f"  CX Code review: none yet (`cxchain code review --initiative {d['id']}`)")
+    for r in d["code_reviews"]:
+        score = "-" if r["score"] is None else f"{r['score']:.0f}"
+        click.echo(f"  CX Code review {r['id']} by {r['actor']} at {r['at']}: {r['verdict']} (score {score})")
+        for a in r["answers"]:
+            note = f" - {a['comment']}" if a["comment"] else ""
+            click.echo(f"    {a['answer']:7} {a['title']}{note}")
+
+
 @click.group()
 def cycle() -> None:
     """Improvement cycles: open, close (measures every go-live), report."""

@@ -20,10 +20,14 @@ from the published store's ``contact_fact`` / ``survey_fact``, over the last :da
 ``repeat``                 repeat-contact rate (metric ``repeat_rate``, whole data period)
 ``trend``                  relative slope of weekly failure contacts (per year, least squares over the last 26
                            weeks) and the XmR signal of the last 26 weeks against the 26 before
+``code``                   the CX Code's adherence: contacts a year that break at least one published principle
+                           (interaction QA, :func:`cxchain.code.adherence.breaches_by_reason`), and by principle
 
 **Score** (0-100): each term is normalised by its largest value among the rows of the same level and
 multiplied by its weight from :data:`SCORE_WEIGHTS`; the score is the sum of the points, and every term
-(value, normalised, weight, points) is shown in ``terms``.  **Earlier outcomes feed in**: when an initiative
+(value, normalised, weight, points) is shown in ``terms``.  The CX Code term (``code_breaches``) takes its
+weight from the setting ``priorities.code_weight`` and the other weights are scaled by (1 - that weight), so the
+score stays 0-100; with no published code the term has weight 0 and the score is as without it.  **Earlier outcomes feed in**: when an initiative
 on a reason was measured ``improved``, the failure contacts of that reason before its go-live are scaled by
 (1 + measured relative effect) - the opportunity that remains after the change - and ``outcome`` says so.
 """
@@ -41,19 +45,22 @@ import pandas as pd
 
 from ..settings import Settings
 
-__all__ = ["SCORE_WEIGHTS", "compute_opportunities", "opportunities", "reason_names", "data_end"]
+__all__ = ["SCORE_WEIGHTS", "compute_opportunities", "opportunities", "reason_names", "data_end", "code_weighted"]
 
 #: The score's weights, declared once as data (version it when a weight changes; results carry the version).
 #: ``window_weeks``: the sizing window; ``min_surveys``: fewest linked survey responses for customer impact;
 #: ``min_reason_surveys``: fewest responses for a reason to enter the driver model.
 SCORE_WEIGHTS: dict[str, Any] = {
-    "version": 1,
+    "version": 2,
     "weights": {
         "avoidable_cost": 0.35,  # GBP/year (mid of the range) that failure demand costs
         "avoidable_contacts": 0.25,  # failure-demand contacts a year
         "customer_impact": 0.20,  # driver importance x CSAT top-box gap
         "repeat": 0.10,  # repeat contacts a year (repeat rate x volume)
         "trend": 0.10,  # rising failure demand (growth in weekly failure contacts a year, rises only)
+        # contacts a year that break a published CX Code principle; the weight is the setting
+        # priorities.code_weight and scales the others by (1 - it), see code_weighted()
+        "code_breaches": 0.0,
     },
     "window_weeks": 52,
     "min_surveys": 50,
@@ -187,19 +194,22 @@ def compute_opportunities(
     findings: Sequence[Mapping[str, Any]] = (),
     names: Mapping[str, str] | None = None,
     weights: Mapping[str, Any] | None = None,
+    code_breaches: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Opportunities ranked by score over an open analytical store (see the module notes).
 
     ``level``: ``"reason"`` or ``"reason_channel"``.  ``outcomes``: earlier measurements, dicts with
     ``reason_id``, ``initiative_id``, ``verdict``, ``relative_effect``, ``go_live`` (only ``improved`` ones lower
     an opportunity).  ``findings``: published findings (their ids are linked by reason).  ``weights``: defaults
-    to :data:`SCORE_WEIGHTS`.
+    to :data:`SCORE_WEIGHTS` with the CX Code weight from settings (:func:`code_weighted`).  ``code_breaches``:
+    contacts a year breaking the published CX Code by reason (or ``reason|channel``):
+    ``{key: {"contacts", "principles"}}``; None when there is no published code.
     """
     from ..metrics import compute
 
     if level not in ("reason", "reason_channel"):
         raise ValueError(f"level must be 'reason' or 'reason_channel', not {level!r}")
-    w = dict(weights or SCORE_WEIGHTS)
+    w = dict(weights) if weights is not None else code_weighted(settings, code_breaches is not None)
     names = names or {}
     hi = data_end(con, settings)
     lo = hi - timedelta(weeks=int(w.get("window_weeks", 52)))
@@ -371,6 +381,7 @@ def compute_opportunities(
                 "weekly_failures": [float(v) for v in recent],
             },
             "outcome": outcome,
+            "code": _code_of(code_breaches, rid if level == "reason" else f"{rid}|{rec.get('channel')}"),
             "finding_ids": by_reason_findings.get(rid, []),
             "window": {
                 "from": lo.isoformat(),
@@ -398,7 +409,28 @@ def _term_values(r: Mapping[str, Any]) -> dict[str, float]:
         "trend": max(float(slope), 0.0) * float(np.mean(r["trend"]["weekly_failures"]) or 0.0)
         if slope is not None and math.isfinite(slope)
         else 0.0,
+        "code_breaches": float((r.get("code") or {}).get("contacts") or 0.0),
     }
+
+
+def code_weighted(settings: Settings | Mapping[str, Any], have_code: bool = True) -> dict[str, Any]:
+    """:data:`SCORE_WEIGHTS` with the CX Code term's weight from ``priorities.code_weight`` (0 without a published
+    code) and the other weights scaled by (1 - that weight)."""
+    vals = settings.values if isinstance(settings, Settings) else settings
+    cw = float(vals.get("priorities.code_weight", 0.0)) if have_code else 0.0
+    if not 0.0 <= cw < 1.0:
+        raise ValueError(f"priorities.code_weight must be at least 0 and below 1, not {cw}")
+    w = dict(SCORE_WEIGHTS)
+    w["weights"] = {k: (cw if k == "code_breaches" else float(v) * (1.0 - cw))
+                    for k, v in SCORE_WEIGHTS["weights"].items()}
+    return w
+
+
+def _code_of(breaches: Mapping[str, Any] | None, key: str) -> dict[str, Any]:
+    if breaches is None:
+        return {"contacts": None, "principles": {}, "note": "no published CX Code"}
+    b = breaches.get(key) or {}
+    return {"contacts": float(b.get("contacts") or 0.0), "principles": dict(b.get("principles") or {})}
 
 
 _TERM_TEXT = {
@@ -407,6 +439,7 @@ _TERM_TEXT = {
     "customer_impact": "driver importance x CSAT top-box gap",
     "repeat": "repeat contacts a year",
     "trend": "rise in failure contacts a week over a year (relative slope x weekly mean; rises only)",
+    "code_breaches": "contacts a year that break a published CX Code principle (interaction QA)",
 }
 
 
@@ -446,6 +479,10 @@ def opportunities(
 
         outcomes = stored_outcomes(ws)
     findings = ws.findings()
+    from ..code.adherence import breaches_by_reason
+
+    w = dict(weights or SCORE_WEIGHTS)
+    code = breaches_by_reason(ws, window_weeks=int(w.get("window_weeks", 52)), level=level)["by"]
     with ws.store.read() as con:
         return compute_opportunities(
             con,
@@ -455,4 +492,5 @@ def opportunities(
             findings=findings,
             names=reason_names(ws.path),
             weights=weights,
+            code_breaches=code,
         )

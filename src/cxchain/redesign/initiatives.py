@@ -338,7 +338,7 @@ def add_task(
 
 
 def get_initiative(ws: Workspace, initiative_id: str) -> dict[str, Any]:
-    """One initiative with its tasks, change log and measurements (newest last)."""
+    """One initiative with its tasks, change log, measurements and CX Code design reviews (newest last)."""
     with reader(ws) as con:
         d = _load(con, initiative_id)
         d["tasks"] = [
@@ -358,6 +358,9 @@ def get_initiative(ws: Workspace, initiative_id: str) -> dict[str, Any]:
                 "SELECT * FROM measurements WHERE initiative_id = ? ORDER BY id", (initiative_id,)
             )
         ]
+    from ..code.review import reviews_of  # the CX Code's design reviews of this initiative
+
+    d["code_reviews"] = reviews_of(ws, initiative_id)
     return d
 
 

@@ -51,6 +51,15 @@ def story_markdown(story: dict[str, Any]) -> str:
             lines += ["", f"<sub>Finding {f['id']} · metric {f['metric'].get('id')} v{f['metric'].get('version')}</sub>", ""]
         if not s["findings"]:
             lines += ["Nothing to report here for this period.", ""]
+    code = (story.get("code") or {}).get("principles") or []
+    if code:
+        lines += ["## Our CX Code, and the evidence behind it", ""]
+        for p in code:
+            ev = "; ".join(f"{e['title']} ({e['id']})" for e in p["evidence"]) or p["note"]
+            adh = (f" · adherence {p['adherence']:.0%} of {p['contacts']} contacts"
+                   if p.get("adherence") is not None else "")
+            lines += [f"- **{p['title']}** ({p['status']}): {p['statement']}  ", f"  <sub>Evidence: {ev}{adh}</sub>"]
+        lines += [""]
     lines += ["## What we do not know yet", ""] + [f"- {u}" for u in story["unknowns"]]
     return "\n".join(lines) + "\n"
 

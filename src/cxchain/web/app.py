@@ -149,7 +149,7 @@ class PageKit:
 
 
 # Modules with ``register(app: FastAPI, kit: PageKit) -> None``, imported by name so each stays optional.
-PAGE_MODULES: list[str] = ["cxchain.web.oidc"]
+PAGE_MODULES: list[str] = ["cxchain.web.oidc", "cxchain.web.code_pages"]
 
 
 def create_app(workspace_path: str | Path, *, secret_key: str | None = None, secure_cookies: bool = False,
