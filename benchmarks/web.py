@@ -76,6 +76,14 @@ def main() -> None:
     findings = ws.findings()
     paths = ["/index.json", "/data.json", "/insight.json", "/insight/metrics/aht.json?by=channel"]
     paths += [f"/insight/findings/{f['id']}.json" for f in findings[:3]]
+    # links 3-5: the plan, the board, the cycles; a cycle report and an initiative when the loop has run
+    from cxchain.cycle.cycles import list_cycles
+    from cxchain.redesign.initiatives import list_initiatives
+
+    paths += ["/priorities.json", "/redesign.json", "/cycles.json"]
+    cycles = list_cycles(ws)
+    paths += [f"/cycles/{c['id']}.json" for c in cycles[:1]]
+    paths += [f"/redesign/initiatives/{i['id']}.json" for i in list_initiatives(ws)[:1]]
     port = _free_port()
     code = (f"import uvicorn; from cxchain.web.app import create_app; "
             f"uvicorn.run(create_app({str(args.workspace)!r}), host='127.0.0.1', port={port}, log_level='warning')")

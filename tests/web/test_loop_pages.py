@@ -119,7 +119,7 @@ def test_cycle_report_says_what_it_did_with_a_chart(clients: dict[str, TestClien
     assert (row["verdict"], row["effect"], row["ci_low"], row["ci_high"]) == (m["verdict"], m["effect"], m["ci_low"],
                                                                               m["ci_high"])
     html = c.get("/cycles/C1").text
-    assert "95% interval" in html and m["verdict"].capitalize() in html
+    assert "95% interval" in html and f"Verdict: {m['verdict']}." in html
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') >= 1
     assert "go-live marked" in html
     assert c.get("/cycles/C9").status_code == 404 and c.get("/redesign/initiatives/I99").status_code == 404

@@ -72,6 +72,8 @@ def priorities(ws: Workspace, *, cycle_id: str | None = None, horizon: str | Non
             "findings": [{"id": f, "published": f in known_findings} for f in p["finding_ids"]],
             "decisions": p["decisions"], "decidable": plan["cycle"] is not None and plan["cycle"]["status"] == "open",
             "active": p["status"] in ACTIVE,
+            "terms": [{"term": k.replace("_", " "), "points": t.get("points")}
+                      for k, t in sorted(terms.items(), key=lambda kv: -(kv[1].get("points") or 0))],
         })
         plan_rows.append({
             "id": p["id"], "horizon": p["horizon"], "rank": p["rank"], "title": p["title"],
@@ -181,7 +183,7 @@ def initiative(ws: Workspace, initiative_id: str) -> dict[str, Any]:
     chart = None
     if latest:
         chart = _series_chart({**latest, "go_live": d["go_live"]},
-                              f"{d['metric_id']} {unit}, weekly; go-live marked", unit if unit != "a week" else "")
+                              f"Weekly {d['metric_id']} ({unit or 'value'}); go-live marked", unit if unit != "a week" else "")
     target_row = {"metric_id": d["metric_id"], "filters": ", ".join(f"{k}={v}" for k, v in d["metric_filters"].items()),
                   "baseline": baseline.get("value"), "baseline_weeks": baseline.get("weeks"),
                   "baseline_from": baseline.get("from"), "baseline_to": baseline.get("to"), "target": d["target"],
@@ -244,7 +246,7 @@ def cycle(ws: Workspace, cycle_id: str) -> dict[str, Any]:
             unit = (ini["baseline"] or {}).get("unit") or ""
             if full:
                 chart = _series_chart({**full, "go_live": ini["go_live"]},
-                                      f"{ini['metric_id']} {unit}, weekly: {ini['id']}; go-live marked",
+                                      f"{ini['id']}: weekly {ini['metric_id']} ({unit or 'value'}); go-live marked",
                                       unit if unit != "a week" else "")
         items.append({**ini, "chart": chart})
     ini_rows = [{"id": x["id"], "title": x["title"], "priority_id": x["priority_id"], "go_live": x["go_live"],
