@@ -154,3 +154,22 @@ def test_tasks_are_versioned_and_logged(ws):
     with pytest.raises(ConflictError):
         update_initiative(ws, ini["id"], expected_version=2, status="live")
     assert board(ws)["Repairs"][0]["open_tasks"] == 0
+
+
+def test_tasks_through_the_cli(ws):
+    from click.testing import CliRunner
+
+    from cxchain.priorities.cli import initiative
+
+    pid, _ = _accepted(ws)
+    accept(ws, pid, reason="evidence")
+    ini = add_initiative(ws, pid, title="Leak triage", type="process", areas=AREAS, target=10)
+    run = CliRunner().invoke
+    w = ["--workspace", str(ws.path)]
+    res = run(initiative, ["task", ini["id"], "--title", "Script", "--version", "1", "--by", "ana", *w])
+    assert res.exit_code == 0 and "version 2" in res.output, res.output
+    tid = get_initiative(ws, ini["id"])["tasks"][0]["id"]
+    res = run(initiative, ["task-status", ini["id"], str(tid), "--status", "done", "--version", "1", *w])
+    assert res.exit_code != 0 and "based on version 1" in res.output and "Traceback" not in res.output
+    res = run(initiative, ["task-status", ini["id"], str(tid), "--status", "done", "--version", "2", "--json", *w])
+    assert res.exit_code == 0 and '"version": 3' in res.output
