@@ -298,3 +298,15 @@ def test_simultaneous_edits_one_wins_the_rest_are_told(loop_app: Any) -> None:
     got = get_initiative(loop_app.state.workspace, "I2")
     assert got["version"] == 2 and got["title"].startswith("edit ")
     assert [c["new"] for c in got["changes"] if c["field"] == "title"] == [f'"{got["title"]}"']
+
+
+def test_loop_pages_answer_before_any_run_or_cycle(tmp_path: Path) -> None:
+    from cxchain.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "fresh")
+    add_user(ws, "ann", PASSWORD, role="analyst")
+    c, _ = _client(create_app(ws.path), "ann")
+    assert "No cycle yet" in c.get("/priorities").text
+    assert c.get("/priorities.json").json()["tables"][3]["rows"] == []
+    assert "No initiatives yet" in c.get("/redesign").text
+    assert "open-form" in c.get("/cycles").text

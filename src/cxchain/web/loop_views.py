@@ -60,7 +60,8 @@ def priorities(ws: Workspace, *, cycle_id: str | None = None, horizon: str | Non
         if cycle_id is not None:
             raise
         plan = {"cycle": None, "horizon": horizon, "priorities": []}
-    known_findings = {f["id"] for f in ws.findings()}
+    published = ws.store.current() is not None
+    known_findings = {f["id"] for f in ws.findings()} if published else set()
     cards, plan_rows, term_rows, decision_rows = [], [], [], []
     for p in plan["priorities"]:
         o = p["opportunity"] or {}
@@ -94,7 +95,7 @@ def priorities(ws: Workspace, *, cycle_id: str | None = None, horizon: str | Non
         "cost_high": _money(o.get("cost"), "high"), "repeat_share": (o.get("repeat") or {}).get("share"),
         "trend": (o.get("trend") or {}).get("xmr_signal"),
         "outcome": (o.get("outcome") or {}).get("text"),
-    } for o in opportunity_rows(ws)] if ws.store.current() else []
+    } for o in opportunity_rows(ws)] if published else []
     cyc = plan["cycle"]
     return {
         "cycle": cyc, "horizon": horizon or None, "horizons": list(HORIZONS),
