@@ -21,29 +21,35 @@ from .views import _col, _small, table
 
 __all__ = ["priorities", "redesign", "initiative", "cycles", "cycle", "owns", "opportunity_rows"]
 
-_OPP_CACHE: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-_OPP_LOCK = threading.Lock()
+_CACHE: dict[tuple[Any, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
+_CACHE_LOCK = threading.Lock()  # held while computing: concurrent requests wait for one computation
 
 
-def opportunity_rows(ws: Workspace) -> list[dict[str, Any]]:
-    """Ranked opportunities, computed once per published generation, settings file and set of measurements.
+def _published(ws: Workspace) -> tuple[list[dict[str, Any]], frozenset[str]]:
+    """Ranked opportunities and the published finding ids, computed once per published generation, settings
+    file and set of measurements.
 
-    Opportunities read the whole published store (about a second on a small workspace); they change only
-    when a run publishes, the settings change or a cycle close adds measurements (outcomes feed the score).
+    Opportunities read the whole published store (about a second on the 20,000-contact demo); they change
+    only when a run publishes, the settings change or a cycle close adds measurements (outcomes feed the
+    score).  The lock makes it one computation however many requests arrive at once.
     """
     cur = ws.store.current() or {}
     toml = ws.path / "cxchain.toml"
     with reader(ws) as con:
         measured = con.execute("SELECT coalesce(max(id), 0) FROM measurements").fetchone()[0]
     key = (str(ws.path), cur.get("generation"), toml.stat().st_mtime_ns if toml.exists() else 0, measured)
-    with _OPP_LOCK:
-        hit = _OPP_CACHE.get(key)
-    if hit is None:
-        hit = opportunities(ws)
-        with _OPP_LOCK:
-            _OPP_CACHE.clear()
-            _OPP_CACHE[key] = hit
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is None:
+            hit = (opportunities(ws), frozenset(f["id"] for f in ws.findings()))
+            _CACHE.clear()
+            _CACHE[key] = hit
     return hit
+
+
+def opportunity_rows(ws: Workspace) -> list[dict[str, Any]]:
+    """Ranked opportunities of the published run (cached, see :func:`_published`)."""
+    return _published(ws)[0]
 
 
 def _money(cost: dict[str, Any] | None, end: str) -> float | None:
@@ -61,7 +67,7 @@ def priorities(ws: Workspace, *, cycle_id: str | None = None, horizon: str | Non
             raise
         plan = {"cycle": None, "horizon": horizon, "priorities": []}
     published = ws.store.current() is not None
-    known_findings = {f["id"] for f in ws.findings()} if published else set()
+    known_findings = _published(ws)[1] if published else frozenset()
     cards, plan_rows, term_rows, decision_rows = [], [], [], []
     for p in plan["priorities"]:
         o = p["opportunity"] or {}
