@@ -310,3 +310,16 @@ def test_loop_pages_answer_before_any_run_or_cycle(tmp_path: Path) -> None:
     assert c.get("/priorities.json").json()["tables"][3]["rows"] == []
     assert "No initiatives yet" in c.get("/redesign").text
     assert "open-form" in c.get("/cycles").text
+
+
+def test_opportunities_are_computed_once_per_published_state(copy_ws: Path) -> None:
+    from cxchain.cycle.cycles import measure_initiative
+    from cxchain.web.loop_views import _published
+    from cxchain.workspace import Workspace
+
+    ws = Workspace(copy_ws)
+    first = _published(ws)
+    assert _published(ws) is first  # nothing changed: the same computation
+    measure_initiative(ws, "I1")  # a new outcome feeds the scores
+    again = _published(ws)
+    assert again is not first and [o["reason_id"] for o in again[0]] and again[1] == first[1]

@@ -21,30 +21,43 @@ from .views import _col, _small, table
 
 __all__ = ["priorities", "redesign", "initiative", "cycles", "cycle", "owns", "opportunity_rows"]
 
-_CACHE: dict[tuple[Any, ...], tuple[list[dict[str, Any]], frozenset[str]]] = {}
-_CACHE_LOCK = threading.Lock()  # held while computing: concurrent requests wait for one computation
+Published = tuple[list[dict[str, Any]], frozenset[str]]
+_CACHE: dict[str, tuple[tuple[Any, ...], Published]] = {}  # workspace path -> (state key, value)
+_COMPUTING: dict[str, threading.Lock] = {}
 
 
-def _published(ws: Workspace) -> tuple[list[dict[str, Any]], frozenset[str]]:
+def _published(ws: Workspace) -> Published:
     """Ranked opportunities and the published finding ids, computed once per published generation, settings
     file and set of measurements.
 
     Opportunities read the whole published store (about a second on the 20,000-contact demo); they change
     only when a run publishes, the settings change or a cycle close adds measurements (outcomes feed the
-    score).  The lock makes it one computation however many requests arrive at once.
+    score).  One request computes; the others wait for it the first time, and afterwards keep getting the
+    last computed value until the new one is ready (as the app keeps serving the last published run).
     """
     cur = ws.store.current() or {}
     toml = ws.path / "cxchain.toml"
     with reader(ws) as con:
         measured = con.execute("SELECT coalesce(max(id), 0) FROM measurements").fetchone()[0]
-    key = (str(ws.path), cur.get("generation"), toml.stat().st_mtime_ns if toml.exists() else 0, measured)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is None:
-            hit = (opportunities(ws), frozenset(f["id"] for f in ws.findings()))
-            _CACHE.clear()
-            _CACHE[key] = hit
-    return hit
+    key = (cur.get("generation"), toml.stat().st_mtime_ns if toml.exists() else 0, measured)
+    path = str(ws.path)
+    entry = _CACHE.get(path)
+    if entry is not None and entry[0] == key:
+        return entry[1]
+    lock = _COMPUTING.setdefault(path, threading.Lock())
+    if entry is not None and not lock.acquire(blocking=False):
+        return entry[1]  # another request is computing the new state: the last one meanwhile
+    if entry is None:
+        lock.acquire()
+    try:
+        entry = _CACHE.get(path)
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        value: Published = (opportunities(ws), frozenset(f["id"] for f in ws.findings()))
+        _CACHE[path] = (key, value)
+        return value
+    finally:
+        lock.release()
 
 
 def opportunity_rows(ws: Workspace) -> list[dict[str, Any]]:
