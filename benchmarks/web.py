@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--no-run", action="store_true", help="Do not run the chain while measuring.")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="Also write the JSON result here (stdout may carry DuckDB progress bars of the run).")
     args = ap.parse_args()
     ws = Workspace(args.workspace)
     name = "bench_" + secrets.token_hex(4)
@@ -76,10 +78,18 @@ def main() -> None:
     findings = ws.findings()
     paths = ["/index.json", "/data.json", "/insight.json", "/insight/metrics/aht.json?by=channel"]
     paths += [f"/insight/findings/{f['id']}.json" for f in findings[:3]]
+    # links 3-5: the plan, the board, the cycles; a cycle report and an initiative when the loop has run
+    from cxchain.cycle.cycles import list_cycles
+    from cxchain.redesign.initiatives import list_initiatives
+
+    paths += ["/priorities.json", "/redesign.json", "/cycles.json"]
+    cycles = list_cycles(ws)
+    paths += [f"/cycles/{c['id']}.json" for c in cycles[:1]]
+    paths += [f"/redesign/initiatives/{i['id']}.json" for i in list_initiatives(ws)[:1]]
     port = _free_port()
     code = (f"import uvicorn; from cxchain.web.app import create_app; "
             f"uvicorn.run(create_app({str(args.workspace)!r}), host='127.0.0.1', port={port}, log_level='warning')")
-    server = subprocess.Popen([sys.executable, "-c", code])
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)  # keep stdout for the result
     base = f"http://127.0.0.1:{port}"
     run_info: dict[str, Any] = {"ran": False}
     try:
@@ -117,8 +127,11 @@ def main() -> None:
         remove_user(ws, name, actor="benchmark")
     views = {p: {"requests": len(v), "p50_ms": round(statistics.median(v), 1), "p95_ms": round(_pct(v, 0.95), 1),
                  "max_ms": round(max(v), 1)} for p, v in sorted(lat.items())}
-    print(json.dumps({"clients": args.clients, "seconds": args.seconds, "views": views, "errors": len(errors),
-                      "error_examples": errors[:5], "run": run_info}, indent=2))
+    result = {"clients": args.clients, "seconds": args.seconds, "views": views, "errors": len(errors),
+              "error_examples": errors[:5], "run": run_info}
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

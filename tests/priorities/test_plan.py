@@ -46,3 +46,17 @@ def test_decisions_are_kept_with_reasons(ws):
     # re-proposing keeps decided priorities and does not duplicate them
     again = propose_plan(ws, horizon="12w")
     assert [p["id"] for p in again["priorities"]] == ids
+
+
+def test_a_decision_on_a_stale_view_is_refused_not_lost(ws):
+    from cxchain.redesign.store import ConflictError
+
+    open_cycle(ws)
+    pid = propose_plan(ws, horizon="12w")["priorities"][0]["id"]
+    accept(ws, pid, reason="Biggest failure demand", actor="ana", expected_status="proposed")
+    with pytest.raises(ConflictError, match="now accepted .*ana decided accept"):
+        reject(ws, pid, reason="Not now", actor="bo", expected_status="proposed")
+    p = get_plan(ws)["priorities"][0]
+    assert p["status"] == "accepted" and [d["actor"] for d in p["decisions"]] == ["ana"]
+    # a decision made on the current view goes through
+    assert reject(ws, pid, reason="Changed our mind", actor="bo", expected_status="accepted")["status"] == "rejected"

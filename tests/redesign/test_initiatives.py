@@ -127,3 +127,49 @@ def test_health_codes_break_each_link(ws):
     assert report["initiatives"][0]["measurement"]["verdict"] in ("improved", "no detectable change", "worse")
     assert "go_live_not_measured" not in _codes(cycle_health(ws))
     assert "no_open_cycle" in _codes(cycle_health(ws))
+
+
+def test_tasks_are_versioned_and_logged(ws):
+    from cxchain.errors import NotFoundError
+    from cxchain.redesign.initiatives import add_task, update_task
+
+    pid, _ = _accepted(ws)
+    accept(ws, pid, reason="evidence")
+    ini = add_initiative(ws, pid, title="Leak triage", type="process", areas=AREAS, target=10)
+    got = add_task(ws, ini["id"], title="Agree triage script", owner="Head of Repairs", due="2026-01-10",
+                   actor="ana", expected_version=1)
+    assert got["version"] == 2 and got["tasks"][0]["status"] == "open"
+    tid = got["tasks"][0]["id"]
+    with pytest.raises(ConflictError, match="version 2; your edit was based on version 1"):
+        update_task(ws, ini["id"], tid, status="done", expected_version=1, actor="bo")
+    with pytest.raises(CxchainError, match="Task status"):
+        update_task(ws, ini["id"], tid, status="finished", expected_version=2)
+    with pytest.raises(NotFoundError):
+        update_task(ws, ini["id"], 999, status="done", expected_version=2)
+    done = update_task(ws, ini["id"], tid, status="done", expected_version=2, actor="bo")
+    assert done["version"] == 3 and done["tasks"][0]["status"] == "done"
+    assert [(c["field"], c["actor"], c["version"]) for c in done["changes"]][-2:] == [("task", "ana", 2),
+                                                                                     (f"task:{tid}", "bo", 3)]
+    # an edit of the initiative based on the version before the task change is refused
+    with pytest.raises(ConflictError):
+        update_initiative(ws, ini["id"], expected_version=2, status="live")
+    assert board(ws)["Repairs"][0]["open_tasks"] == 0
+
+
+def test_tasks_through_the_cli(ws):
+    from click.testing import CliRunner
+
+    from cxchain.priorities.cli import initiative
+
+    pid, _ = _accepted(ws)
+    accept(ws, pid, reason="evidence")
+    ini = add_initiative(ws, pid, title="Leak triage", type="process", areas=AREAS, target=10)
+    run = CliRunner().invoke
+    w = ["--workspace", str(ws.path)]
+    res = run(initiative, ["task", ini["id"], "--title", "Script", "--version", "1", "--by", "ana", *w])
+    assert res.exit_code == 0 and "version 2" in res.output, res.output
+    tid = get_initiative(ws, ini["id"])["tasks"][0]["id"]
+    res = run(initiative, ["task-status", ini["id"], str(tid), "--status", "done", "--version", "1", *w])
+    assert res.exit_code != 0 and "based on version 1" in res.output and "Traceback" not in res.output
+    res = run(initiative, ["task-status", ini["id"], str(tid), "--status", "done", "--version", "2", "--json", *w])
+    assert res.exit_code == 0 and '"version": 3' in res.output

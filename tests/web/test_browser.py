@@ -6,8 +6,10 @@ with ``scripts/install-browser.sh``.  Screenshots land in ``test-artifacts/scree
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,11 +40,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(demo_ws: dict[str, Any]) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(path: Path) -> Iterator[str]:
+    """uvicorn on a free loopback port in a subprocess, serving the workspace at ``path``."""
     port = _free_port()
     code = (f"import uvicorn; from cxchain.web.app import create_app; "
-            f"uvicorn.run(create_app({str(demo_ws['path'])!r}), host='127.0.0.1', port={port}, log_level='warning')")
+            f"uvicorn.run(create_app({str(path)!r}), host='127.0.0.1', port={port}, log_level='warning')")
     proc = subprocess.Popen([sys.executable, "-c", code])
     base = f"http://127.0.0.1:{port}"
     try:
@@ -58,6 +61,25 @@ def server(demo_ws: dict[str, Any]) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(demo_ws: dict[str, Any]) -> Iterator[str]:
+    with _serve(demo_ws["path"]) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def loop_server(demo_ws: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server on a private copy of the demo (the loop flow changes it), with Bo owning the Bins area."""
+    from cxchain.web.users import add_user
+    from cxchain.workspace import Workspace
+
+    path = tmp_path_factory.mktemp("loop") / "demo"
+    shutil.copytree(demo_ws["path"], path)
+    add_user(Workspace(path), "bo", PASSWORD, role="owner", area="Bins")
+    with _serve(path) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +145,8 @@ def test_page_works_while_a_run_writes(server: str, browser: Any, demo_ws: dict[
 
 # --- accessibility -------------------------------------------------------------------------------
 
-PAGES = ["/", "/data", "/insight", "/insight/metrics/aht?by=channel", "/admin/users"]
+PAGES = ["/", "/data", "/insight", "/insight/metrics/aht?by=channel", "/admin/users",
+         "/priorities", "/redesign", "/redesign/initiatives/I1", "/cycles", "/cycles/C1"]
 
 
 def test_axe_accessibility(server: str, browser: Any, demo_ws: dict[str, Any]) -> None:
@@ -188,3 +211,62 @@ def test_css_colour_contrast_meets_aa() -> None:
     for fg, bg in pairs:
         assert contrast(var[fg], var[bg]) >= 4.5, f"{fg} on {bg}: {contrast(var[fg], var[bg]):.2f}"
     assert contrast("#ffffff", var["accent"]) >= 4.5 and contrast("#ffffff", var["bad-fg"]) >= 4.5  # buttons
+
+
+# --- links 3-5: the loop's main flow -------------------------------------------------------------
+
+def test_loop_flow_analyst_accepts_owner_updates_viewer_reads(loop_server: str, browser: Any) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    base = loop_server
+    # The analyst proposes a six-month plan and accepts its first proposal, saying why.
+    ctx, page, _ = _signed_in_page(browser, base, "ann")
+    page.get_by_role("link", name="Priorities", exact=True).click()
+    page.wait_for_url(base + "/priorities")
+    page.get_by_label("Propose the plan for").select_option("6m")
+    page.get_by_role("button", name="Propose", exact=True).click()
+    page.wait_for_url(base + "/priorities")
+    card = page.locator("article.priority", has=page.locator(".badge", has_text="proposed")).first
+    pid = card.get_attribute("id")
+    card.get_by_label("Decision", exact=True).select_option("accept")
+    card.get_by_label("Why (kept with the decision)").fill("Biggest avoidable cost this half-year")
+    card.get_by_role("button", name=f"Record the decision on {pid}").click()
+    page.wait_for_url(re.compile(re.escape(base) + r"/priorities(#.*)?$"))
+    accepted = page.locator(f"article#{pid}")
+    assert accepted.locator(".badge").inner_text() == "accepted"
+    assert "Biggest avoidable cost this half-year" in accepted.inner_text()
+    page.screenshot(path=str(SHOTS / "priorities-analyst.png"), full_page=True)
+    ctx.close()
+
+    # The owner of Bins moves their initiative on and adds a task; they cannot retitle it.
+    ctx, page, _ = _signed_in_page(browser, base, "bo")
+    page.get_by_role("link", name="Redesign", exact=True).click()
+    page.wait_for_url(base + "/redesign")
+    page.screenshot(path=str(SHOTS / "redesign-board.png"), full_page=True)
+    page.get_by_role("link", name=re.compile(r"^I2: ")).first.click()
+    page.wait_for_url(base + "/redesign/initiatives/I2")
+    assert page.locator("#upd-title").count() == 0
+    page.get_by_label("Status", exact=True).select_option("in_progress")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(base + "/redesign/initiatives/I2")
+    assert page.locator("#initiative-status").inner_text() == "in_progress"
+    page.get_by_label("New task").fill("Brief the crews on the new round")
+    page.get_by_role("button", name="Add the task").click()
+    page.wait_for_url(re.compile(re.escape(base) + r"/redesign/initiatives/I2(#.*)?$"))
+    assert "Brief the crews on the new round" in page.locator("#t-tasks").locator("..").inner_text()
+    page.screenshot(path=str(SHOTS / "initiative-owner.png"), full_page=True)
+    ctx.close()
+
+    # The viewer reads the first cycle's report: verdict, interval in words, the series chart; no forms.
+    ctx, page, _ = _signed_in_page(browser, base, "vic")
+    page.get_by_role("link", name="Cycles", exact=True).click()
+    page.wait_for_url(base + "/cycles")
+    page.get_by_role("link", name=re.compile(r"Cycle C1 report")).click()
+    page.wait_for_url(base + "/cycles/C1")
+    main = page.locator("main").inner_text()
+    assert "95% interval" in main and "I1" in main
+    assert page.locator("main figure svg[role=img]").count() >= 1
+    assert page.locator("main form").count() == 0
+    page.screenshot(path=str(SHOTS / "cycle-report-viewer.png"), full_page=True)
+    page.goto(base + "/priorities")
+    assert page.locator("main form").count() == 0
+    ctx.close()

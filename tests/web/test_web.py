@@ -18,7 +18,9 @@ from cxchain.web.users import list_users
 from .conftest import HOSTILE, PASSWORD, csrf_from, sign_in
 
 PAGES = ["/", "/data", "/insight", "/insight/metrics/aht?by=channel", "/insight/metrics/volume?by=channel&period=month",
-         "/areas/Waste%20Services", "/admin/users"]
+         "/areas/Waste%20Services", "/admin/users",
+         # links 3-5 (cxchain.web.loop_pages)
+         "/priorities", "/priorities?cycle=C1", "/redesign", "/redesign/initiatives/I1", "/cycles", "/cycles/C1"]
 
 
 def _finding_pages(client: TestClient) -> list[str]:

@@ -330,6 +330,87 @@ def initiative_show(initiative_id: str, workspace: Path, as_json: bool) -> None:
             click.echo(f"    {a['answer']:7} {a['title']}{note}")
 
 
+@initiative.command("task")
+@click.argument("initiative_id")
+@click.option("--title", required=True)
+@click.option("--owner", default=None)
+@click.option("--due", default=None, help="Due date (YYYY-MM-DD).")
+@click.option(
+    "--version",
+    "expected_version",
+    type=int,
+    default=None,
+    help="Refuse if the initiative changed since this version.",
+)
+@actor_option
+@workspace_option
+@json_option
+@friendly
+def initiative_task(
+    initiative_id: str,
+    title: str,
+    owner: str | None,
+    due: str | None,
+    expected_version: int | None,
+    actor: str,
+    workspace: Path,
+    as_json: bool,
+) -> None:
+    """Add a task to an initiative (logged in its change log)."""
+    from ..redesign.initiatives import add_task
+
+    d = add_task(
+        Workspace(workspace),
+        initiative_id,
+        title=title,
+        owner=owner,
+        due=due,
+        actor=actor,
+        expected_version=expected_version,
+    )
+    _emit(d) if as_json else click.echo(
+        f"Added task {d['tasks'][-1]['id']} to {d['id']} (version {d['version']})."
+    )
+
+
+@initiative.command("task-status")
+@click.argument("initiative_id")
+@click.argument("task_id", type=int)
+@click.option("--status", type=click.Choice(["open", "done", "dropped"]), required=True)
+@click.option(
+    "--version",
+    "expected_version",
+    type=int,
+    required=True,
+    help="The initiative version your edit is based on.",
+)
+@actor_option
+@workspace_option
+@json_option
+@friendly
+def initiative_task_status(
+    initiative_id: str,
+    task_id: int,
+    status: str,
+    expected_version: int,
+    actor: str,
+    workspace: Path,
+    as_json: bool,
+) -> None:
+    """Set a task's status; refused if someone changed the initiative since --version."""
+    from ..redesign.initiatives import update_task
+
+    d = update_task(
+        Workspace(workspace),
+        initiative_id,
+        task_id,
+        status=status,
+        expected_version=expected_version,
+        actor=actor,
+    )
+    _emit(d) if as_json else click.echo(f"Task {task_id} of {d['id']} is {status} (version {d['version']}).")
+
+
 @click.group()
 def cycle() -> None:
     """Improvement cycles: open, close (measures every go-live), report."""

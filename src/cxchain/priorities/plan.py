@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CxchainError, NotFoundError
-from ..redesign.store import dumps, loads, now, reader, transaction
+from ..redesign.store import ConflictError, dumps, loads, now, reader, transaction
 from ..workspace import Workspace
 from .opportunities import opportunities
 
@@ -221,6 +221,7 @@ def _decide(
     reason: str,
     actor: str,
     changes: dict[str, Any] | None = None,
+    expected_status: str | None = None,
 ) -> dict[str, Any]:
     if not reason or not reason.strip():
         raise CxchainError(f"Say why you {decision.rstrip('e')}e priority {priority_id}: give --reason.")
@@ -229,6 +230,16 @@ def _decide(
         r = con.execute("SELECT * FROM priorities WHERE id = ?", (priority_id,)).fetchone()
         if r is None:
             raise NotFoundError(f"No priority {priority_id}: see `cxchain priorities --json` for the ids.")
+        if expected_status is not None and r["status"] != expected_status:
+            last = con.execute(
+                "SELECT decision, actor, at FROM decisions WHERE priority_id = ? ORDER BY id DESC LIMIT 1",
+                (priority_id,),
+            ).fetchone()
+            who = f" ({last['actor']} decided {last['decision']} at {last['at']})" if last else ""
+            raise ConflictError(
+                f"Priority {priority_id} is now {r['status']}{who}, not {expected_status} as when you looked. "
+                "Nothing was saved: reload it and decide again."
+            )
         cyc = con.execute("SELECT status FROM cycles WHERE id = ?", (r["cycle_id"],)).fetchone()
         if cyc["status"] != "open":
             raise CxchainError(
@@ -260,14 +271,23 @@ def _decide(
     return get_priority(ws, priority_id)
 
 
-def accept(ws: Workspace, priority_id: str, *, reason: str, actor: str = "cli") -> dict[str, Any]:
-    """Accept a proposed priority (``reason`` required)."""
-    return _decide(ws, priority_id, "accept", reason, actor)
+def accept(
+    ws: Workspace, priority_id: str, *, reason: str, actor: str = "cli", expected_status: str | None = None
+) -> dict[str, Any]:
+    """Accept a proposed priority (``reason`` required).
+
+    ``expected_status``: the status the decider saw; when the priority has moved on since (someone else
+    decided it), :class:`~cxchain.redesign.store.ConflictError` and nothing is saved.  The same holds for
+    :func:`reject` and :func:`override`.
+    """
+    return _decide(ws, priority_id, "accept", reason, actor, expected_status=expected_status)
 
 
-def reject(ws: Workspace, priority_id: str, *, reason: str, actor: str = "cli") -> dict[str, Any]:
+def reject(
+    ws: Workspace, priority_id: str, *, reason: str, actor: str = "cli", expected_status: str | None = None
+) -> dict[str, Any]:
     """Reject a priority (``reason`` required); refused when initiatives already hang off it."""
-    return _decide(ws, priority_id, "reject", reason, actor)
+    return _decide(ws, priority_id, "reject", reason, actor, expected_status=expected_status)
 
 
 def override(
@@ -279,6 +299,7 @@ def override(
     reason_id: str | None = None,
     title: str | None = None,
     rank: int | None = None,
+    expected_status: str | None = None,
 ) -> dict[str, Any]:
     """Accept a priority in a changed form (another reason id, title or rank); ``reason`` says why."""
     if reason_id is None and title is None and rank is None:
@@ -286,5 +307,11 @@ def override(
             "An override changes something: give a new reason id, title or rank (or use accept)."
         )
     return _decide(
-        ws, priority_id, "override", reason, actor, {"reason_id": reason_id, "title": title, "rank": rank}
+        ws,
+        priority_id,
+        "override",
+        reason,
+        actor,
+        {"reason_id": reason_id, "title": title, "rank": rank},
+        expected_status=expected_status,
     )

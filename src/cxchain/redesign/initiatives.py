@@ -33,6 +33,8 @@ __all__ = [
     "get_initiative",
     "list_initiatives",
     "add_task",
+    "update_task",
+    "TASK_STATUSES",
     "board",
     "target_series",
     "series_kind",
@@ -41,6 +43,7 @@ __all__ = [
 
 TYPES = ("process", "policy", "technology", "people")
 STATUSES = ("planned", "in_progress", "live", "done", "stopped")
+TASK_STATUSES = ("open", "done", "dropped")
 BASELINE_WEEKS = 13
 _EDITABLE = ("title", "type", "status", "areas", "start", "go_live", "metric_id", "metric_filters", "target")
 
@@ -310,6 +313,23 @@ def update_initiative(
     return get_initiative(ws, initiative_id)
 
 
+def _bump(con: Any, initiative_id: str, expected_version: int | None, actor: str, t: str) -> int:
+    """Check ``expected_version`` (when given) and raise the initiative's version by one; the new version."""
+    cur = _load(con, initiative_id)
+    if expected_version is not None and cur["version"] != expected_version:
+        raise ConflictError(
+            f"Initiative {initiative_id} was changed by {cur['updated_by']} at {cur['updated_at']} "
+            f"(now version {cur['version']}; your edit was based on version {expected_version}). "
+            "Nothing was saved: reload it and apply your edit again."
+        )
+    v = int(cur["version"]) + 1
+    con.execute(
+        "UPDATE initiatives SET version = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+        (v, t, actor, initiative_id),
+    )
+    return v
+
+
 def add_task(
     ws: Workspace,
     initiative_id: str,
@@ -318,22 +338,68 @@ def add_task(
     owner: str | None = None,
     due: date | str | None = None,
     actor: str = "cli",
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
-    """Add a task to an initiative (logged in its change log)."""
+    """Add a task to an initiative (logged in its change log; the initiative's version goes up by one).
+
+    With ``expected_version`` the task is refused with :class:`ConflictError` when the initiative changed since.
+    """
+    if not title or not title.strip():
+        raise CxchainError("A task needs a title.")
     d = _d(due)
     with transaction(ws) as con:
-        _load(con, initiative_id)
+        t = now()
+        v = _bump(con, initiative_id, expected_version, actor, t)
         con.execute(
             "INSERT INTO tasks (initiative_id, title, owner, due, status, created_at, created_by) VALUES "
             "(?, ?, ?, ?, 'open', ?, ?)",
-            (initiative_id, title, owner, d.isoformat() if d else None, now(), actor),
+            (initiative_id, title.strip(), owner or None, d.isoformat() if d else None, t, actor),
         )
-        v = con.execute("SELECT version FROM initiatives WHERE id = ?", (initiative_id,)).fetchone()[0]
         con.execute(
             "INSERT INTO changes (initiative_id, at, actor, field, old, new, version) VALUES "
             "(?, ?, ?, 'task', NULL, ?, ?)",
-            (initiative_id, now(), actor, title, v),
+            (initiative_id, t, actor, title.strip(), v),
         )
+    ws.store.audit(actor, "initiative.task.add", initiative_id, {"version": v})
+    return get_initiative(ws, initiative_id)
+
+
+def update_task(
+    ws: Workspace,
+    initiative_id: str,
+    task_id: int,
+    *,
+    status: str,
+    expected_version: int,
+    actor: str = "cli",
+) -> dict[str, Any]:
+    """Set a task's status (:data:`TASK_STATUSES`) based on the initiative's ``expected_version``.
+
+    Refused with :class:`ConflictError` when the initiative (or any of its tasks) changed since that version;
+    logged in the change log as ``task:<id>``; the initiative's version goes up by one.
+    """
+    if status not in TASK_STATUSES:
+        raise CxchainError(f"Task status must be one of {', '.join(TASK_STATUSES)}, not {status!r}.")
+    with transaction(ws) as con:
+        row = con.execute(
+            "SELECT status FROM tasks WHERE id = ? AND initiative_id = ?", (int(task_id), initiative_id)
+        ).fetchone()
+        if row is None:
+            _load(con, initiative_id)  # an unknown initiative says so first
+            raise NotFoundError(f"Initiative {initiative_id} has no task {task_id}.")
+        if row["status"] == status:
+            cur = _load(con, initiative_id)
+            if cur["version"] != expected_version:
+                _bump(con, initiative_id, expected_version, actor, now())  # raises the conflict
+            return get_initiative(ws, initiative_id)
+        t = now()
+        v = _bump(con, initiative_id, expected_version, actor, t)
+        con.execute("UPDATE tasks SET status = ? WHERE id = ?", (status, int(task_id)))
+        con.execute(
+            "INSERT INTO changes (initiative_id, at, actor, field, old, new, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (initiative_id, t, actor, f"task:{int(task_id)}", dumps(row["status"]), dumps(status), v),
+        )
+    ws.store.audit(actor, "initiative.task.update", initiative_id, {"task": int(task_id), "status": status})
     return get_initiative(ws, initiative_id)
 
 

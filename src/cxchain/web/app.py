@@ -22,6 +22,9 @@ Routes (every page also answers as JSON: add ``.json`` to the path, ``/index.jso
 ``GET /openapi.json``                  the OpenAPI description                             any role
 =====================================  ===============================================  ==================
 
+Pages of other areas register through :data:`PAGE_MODULES`: links 3-5 (``/priorities``, ``/redesign``,
+``/cycles``) in :mod:`cxchain.web.loop_pages`.
+
 Authentication: a session cookie (signed, HttpOnly, SameSite=Lax, Secure over https or with
 ``secure_cookies=True``) or ``Authorization: Bearer <token>`` (``cxchain users token``).  Every POST
 from a session carries the session's CSRF token in a ``csrf_token`` form field; bearer-token requests
@@ -41,7 +44,7 @@ from datetime import date, datetime
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -149,7 +152,7 @@ class PageKit:
 
 
 # Modules with ``register(app: FastAPI, kit: PageKit) -> None``, imported by name so each stays optional.
-PAGE_MODULES: list[str] = ["cxchain.web.oidc", "cxchain.web.code_pages"]
+PAGE_MODULES: list[str] = ["cxchain.web.oidc", "cxchain.web.loop_pages", "cxchain.web.code_pages"]
 
 
 def create_app(workspace_path: str | Path, *, secret_key: str | None = None, secure_cookies: bool = False,
@@ -213,8 +216,12 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     def error_page(request: Request, status: int, message: str) -> Response:
         if wants_json(request) or request.headers.get("authorization"):
             return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+        referer = urlsplit(request.headers.get("referer", ""))
+        back = auth.safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) \
+            if referer.netloc in ("", request.url.netloc) and referer.path else None
         return templates.TemplateResponse(request, "error.html", {"status": status, "message": message, "user": None,
-                                                                  "csrf_token": "", "path": request.url.path},
+                                                                  "csrf_token": "", "path": request.url.path,
+                                                                  "back": back},
                                           status_code=status)
 
     @app.exception_handler(NotSignedIn)
