@@ -82,3 +82,18 @@ def test_create_replace_reads_its_own_old_version(spark_engine: object) -> None:
     assert cols == [("x",)]
     with pytest.raises(Exception, match="not supported on the Spark engine"):
         con.execute("INSERT INTO n VALUES (3)")
+
+
+def test_tables_round_trip_through_remote_style_storage(spark_session: object, tmp_path: object) -> None:
+    """A storage URI (s3a://, abfss://... here file://) is written and read through Spark, not DuckDB's files."""
+    from cxchain.engine.spark import SparkEngine
+
+    eng = SparkEngine(f"file://{tmp_path}/remote", session=spark_session)  # type: ignore[arg-type]
+    duck = duckdb.connect()
+    duck.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, TIMESTAMP '2025-03-03 09:00:00', 'a', 0.5), "
+                 "(2, NULL, NULL, NULL)) v(i, ts, s, x)")
+    eng.import_duckdb(duck, ["t"])
+    eng.connection().execute("CREATE OR REPLACE TABLE u AS SELECT i * 2 AS j, ts, s, x FROM t")
+    eng.export_duckdb(duck, ["u"])
+    assert duck.execute("SELECT * FROM u ORDER BY j").fetchall() == [
+        (2, datetime(2025, 3, 3, 9, 0), "a", 0.5), (4, None, None, None)]

@@ -21,7 +21,7 @@ import duckdb
 
 from .duckdb import DuckDBEngine
 
-__all__ = ["Engine", "DuckDBEngine", "ENGINES", "open_engine", "build_facts_on", "FACT_INPUTS"]
+__all__ = ["Engine", "DuckDBEngine", "ENGINES", "open_engine", "build_facts_on", "ensure_tables", "FACT_INPUTS"]
 
 ENGINES = ("duckdb", "spark")
 
@@ -72,12 +72,19 @@ def _get(settings: Mapping[str, Any] | Any, key: str, default: Any) -> Any:
     return default if v is None else v
 
 
+def ensure_tables(engine: Engine, con: duckdb.DuckDBPyConnection, tables: Any) -> None:
+    """Copy the named tables of store ``con`` to ``engine`` unless it already has them (within one run)."""
+    have = set(engine.tables())
+    engine.import_duckdb(con, [t for t in tables if t not in have])
+
+
 def build_facts_on(engine: Engine, con: duckdb.DuckDBPyConnection, *, secret: str | None = None,
                    publish: bool = True) -> dict[str, int]:
     """Build the metric fact tables of store ``con`` on ``engine`` and (``publish``) leave them in ``con``.
 
     On DuckDB this is :func:`~cxchain.metrics.facts.build_facts` on the store itself.  Elsewhere the
-    canonical and insight tables go to the engine, the same SQL runs there, and the facts come back.
+    canonical and insight tables go to the engine (those it does not hold yet: within one run the insight
+    tables it computed itself stay there), the same SQL runs there, and the facts come back.
     """
     from ..metrics.facts import FACT_TABLES, INSIGHT_TABLES, build_facts
 
@@ -85,7 +92,7 @@ def build_facts_on(engine: Engine, con: duckdb.DuckDBPyConnection, *, secret: st
         return build_facts(con, secret=secret)
     have = {str(r[0]) for r in con.execute("SELECT table_name FROM information_schema.tables "
                                            "WHERE table_schema = current_schema()").fetchall()}
-    engine.import_duckdb(con, [t for t in (*FACT_INPUTS, *INSIGHT_TABLES) if t in have])
+    ensure_tables(engine, con, [t for t in (*FACT_INPUTS, *INSIGHT_TABLES) if t in have])
     counts = build_facts(engine.connection(), secret=secret)
     if publish:
         engine.export_duckdb(con, [*FACT_TABLES, "working_day"])

@@ -48,16 +48,19 @@ def _sort_key(row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple((v is None, "" if v is None or isinstance(v, float) else str(v)) for v in row)
 
 
-def _rows(con: Any, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    cur = con.execute(f'SELECT * FROM "{table}"')
+def _rows(con: Any, table: str, ignore: Sequence[str] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+    star = "*" if not ignore else "* EXCLUDE (" + ", ".join(f'"{c}"' for c in ignore) + ")"
+    cur = con.execute(f'SELECT {star} FROM "{table}"')
     cols = [str(d[0]) for d in cur.description or []]
     return cols, sorted((tuple(r) for r in cur.fetchall()), key=_sort_key)
 
 
-def diff_tables(a: Any, b: Any, table: str, *, tol: float = TOL, limit: int = 5) -> list[str]:
-    """Differences between ``table`` on connection ``a`` and on ``b`` (empty when they agree)."""
-    ca, ra = _rows(a, table)
-    cb, rb = _rows(b, table)
+def diff_tables(a: Any, b: Any, table: str, *, tol: float = TOL, limit: int = 5,
+                ignore: Sequence[str] = ()) -> list[str]:
+    """Differences between ``table`` on connection ``a`` and on ``b`` (empty when they agree), leaving out
+    the ``ignore`` columns."""
+    ca, ra = _rows(a, table, ignore)
+    cb, rb = _rows(b, table, ignore)
     if ca != cb:
         return [f"{table}: columns differ: {ca} vs {cb}"]
     if len(ra) != len(rb):

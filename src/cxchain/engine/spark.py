@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 import warnings
 from collections.abc import Iterable, Sequence
@@ -74,11 +75,27 @@ def start_session(master: str = "local[2]", *, driver_memory: str = "1g", shuffl
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true"))
+    if master.startswith("local"):
+        # Python workers (text models per partition) run this interpreter, so they see cxchain and its
+        # models; PySpark reads the environment variable, not the spark.pyspark.python setting, here.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for k, v in (extra or {}).items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("OFF")
+    _parity_conf(spark)
     return spark
+
+
+#: Session settings the answers depend on.  DuckDB's TIMESTAMP has no time zone: Spark must read and make
+#: TIMESTAMP_NTZ (not its default, a UTC instant shown in the session zone), and evaluate in UTC.
+PARITY_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.timestampType": "TIMESTAMP_NTZ",
+               "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
+
+
+def _parity_conf(spark: SparkSession) -> None:
+    for k, v in PARITY_CONF.items():
+        spark.conf.set(k, v)
 
 
 class SparkResult:
@@ -112,6 +129,13 @@ class SparkConnection:
             result = self.engine.run_statement(bind_params(tree, params))
         return result
 
+    def register(self, name: str, table: Any) -> None:
+        """Make an in-memory table (PyArrow table or pandas frame) readable as ``name``, like DuckDB's register."""
+        self.engine.register_frame(name, self.engine.spark.createDataFrame(table))
+
+    def unregister(self, name: str) -> None:
+        self.engine.drop_table(name)
+
     def sql(self, sql: str) -> DataFrame:
         """A Spark DataFrame of one DuckDB-dialect query (for callers that keep working in Spark)."""
         trees = parse_duckdb(sql)
@@ -134,7 +158,9 @@ class SparkEngine:
         self._driver_memory = driver_memory
         self._shuffle_partitions = shuffle_partitions
         self._tables: dict[str, str] = {}  # name -> Parquet location
+        self._written: list[str] = []  # every location this engine wrote, for stop(discard=True)
         self._run = uuid.uuid4().hex[:8]
+        self._isolate()
 
     # --- session and catalogue ------------------------------------------------------------------------
 
@@ -144,6 +170,13 @@ class SparkEngine:
             self._session = start_session(self._master, driver_memory=self._driver_memory,
                                           shuffle_partitions=self._shuffle_partitions)
         return self._session
+
+    def _isolate(self) -> None:
+        # A session handed in (a notebook's, a job's) keeps its own settings and views: work in a child
+        # session that shares its cluster but not its SQL configuration or temporary views.
+        if self._session is not None and not self._owns_session:
+            self._session = self._session.newSession()
+            _parity_conf(self._session)
 
     def connection(self) -> SparkConnection:
         return SparkConnection(self)
@@ -157,7 +190,9 @@ class SparkEngine:
 
     def _new_location(self, name: str) -> str:
         # A new folder per version, so a table can be replaced by a query that reads its old version.
-        return f"{self.storage}/{name}/{self._run}-{uuid.uuid4().hex[:8]}"
+        loc = f"{self.storage}/{name}/{self._run}-{uuid.uuid4().hex[:8]}"
+        self._written.append(loc)
+        return loc
 
     def register_parquet(self, name: str, location: str) -> None:
         """Make the Parquet data at ``location`` the table ``name``."""
@@ -170,6 +205,11 @@ class SparkEngine:
         df.write.mode("overwrite").parquet(loc)
         self.register_parquet(name, loc)
 
+    def register_frame(self, name: str, df: DataFrame) -> None:
+        """Make a DataFrame readable as table ``name`` without storing it (small lookups)."""
+        df.createOrReplaceTempView(name)
+        self._tables[name] = ""
+
     def drop_table(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
         self._tables.pop(name, None)
@@ -177,23 +217,33 @@ class SparkEngine:
     # --- exchange with DuckDB -------------------------------------------------------------------------
 
     def import_duckdb(self, con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
-        """Copy DuckDB tables into the storage location as Parquet and register them."""
+        """Copy DuckDB tables into the storage location as Parquet and register them.
+
+        A local storage folder is written by DuckDB directly; a remote one (``s3a://`` ...) through the
+        Spark session, from Arrow batches on the driver.
+        """
         for name in tables:
             loc = self._new_location(name)
             if "://" in loc:
-                raise CxchainError("import_duckdb writes to a local storage folder; on a cluster, put the canonical "
-                                   "tables in storage with `cxchain export` and register them with register_parquet.")
-            Path(loc).mkdir(parents=True, exist_ok=True)
-            con.execute(f"""COPY (SELECT * FROM "{name}") TO '{loc}/part-0.parquet' (FORMAT parquet)""")
+                tbl = con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+                self.spark.createDataFrame(tbl).write.mode("overwrite").parquet(loc)
+            else:
+                Path(loc).mkdir(parents=True, exist_ok=True)
+                con.execute(f"""COPY (SELECT * FROM "{name}") TO '{loc}/part-0.parquet' (FORMAT parquet)""")
             self.register_parquet(name, loc)
 
     def export_duckdb(self, con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
         """Replace DuckDB tables by the Spark tables of the same names (read back from their Parquet)."""
         for name in tables:
             loc = self._tables[name]
-            if "://" in loc:
-                raise CxchainError(f"table {name} is stored at {loc}; read it back where DuckDB can reach it")
-            con.execute(f"""CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM read_parquet('{loc}/*.parquet')""")
+            if loc and "://" not in loc:
+                con.execute(f"""CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM read_parquet('{loc}/*.parquet')""")
+                continue
+            # Remote storage (or an unstored frame): through the driver as Arrow.
+            tbl = self.spark.table(name).toArrow()
+            con.register("_cx_export", tbl)
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _cx_export')
+            con.unregister("_cx_export")
 
     # --- statements -----------------------------------------------------------------------------------
 
@@ -252,11 +302,20 @@ class SparkEngine:
             return SparkResult(df.columns, [])  # a schema probe: analysing the plan is enough, no job
         return SparkResult(df.columns, [tuple(r) for r in df.collect()])
 
-    def stop(self) -> None:
-        """Stop a session this engine started (an existing session given to it is left running)."""
+    def stop(self, *, discard: bool = True) -> None:
+        """Stop a session this engine started (a session given to it is left running); with ``discard``,
+        delete the Parquet this engine wrote to a local storage folder (its results are in DuckDB by then)."""
         if self._session is not None and self._owns_session:
             self._session.stop()
             self._session = None
+        if discard:
+            for loc in self._written:
+                if "://" not in loc:
+                    shutil.rmtree(loc, ignore_errors=True)
+                    for folder in (Path(loc).parent, Path(loc).parent.parent):  # the table's folder, then storage
+                        if folder.is_dir() and not any(folder.iterdir()):
+                            folder.rmdir()
+            self._written.clear()
 
 
 def active_session() -> SparkSession | None:

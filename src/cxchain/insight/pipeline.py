@@ -16,9 +16,9 @@ import duckdb
 import pyarrow as pa
 
 from ..data.redact import strip_placeholders
-from ..metrics import build_facts
+from ..engine import build_facts_on, open_engine
+from ..engine.insight import classify_demand_on, score_contacts_on
 from .analyse import generate_findings
-from .demand import classify_demand
 from .findings import save_findings
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy, save_taxonomy, starter_taxonomy
 
@@ -108,12 +108,19 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
     tax = workspace_taxonomy(ws_path, str(settings["sector"]))
     progress("classify contact reasons", 0, 5)
     stats["reasons"] = classify_contacts(con, tax, ws_path / ".cxchain" / "cache" / "embeddings")
-    progress("score sentiment", 1, 5)
-    stats["sentiment_scored"] = score_contacts(con)
-    progress("classify failure demand", 2, 5)
-    stats["demand"] = classify_demand(con, tax, settings)
-    progress("build metric facts", 3, 5)
-    stats["facts"] = build_facts(con, secret=secret)
+    # Sentiment, failure demand and the fact tables run on the workspace's engine (settings `engine`,
+    # `spark.*`; docs/spark.md) and land in this store.
+    engine = open_engine(settings, storage=ws_path / ".cxchain" / "spark", con=con)
+    try:
+        progress("score sentiment", 1, 5)
+        stats["sentiment_scored"] = score_contacts_on(engine, con)
+        progress("classify failure demand", 2, 5)
+        stats["demand"] = classify_demand_on(engine, con, tax, settings)
+        progress("build metric facts", 3, 5)
+        stats["facts"] = build_facts_on(engine, con, secret=secret)
+    finally:
+        engine.stop()
+    stats["engine"] = engine.name
     progress("find and rank findings", 4, 5)
     findings = generate_findings(con, settings, tax)
     save_findings(con, findings)
