@@ -106,18 +106,24 @@ def link(workspace: Path, as_json: bool) -> None:
         click.echo(f"  {r['source']:>14} -> {r['other']:<14} {r['share']:6.1%}")
 
 
+engine_option = click.option("--engine", type=click.Choice(["duckdb", "spark"]), default=None,
+                             help="Engine for the table transforms, overriding the workspace's `engine` setting "
+                                  "(spark: local mode unless spark.master is set; see docs/spark.md).")
+
+
 @cli.command()
 @click.option("--until", type=click.Choice(["data", "insight"]), default="insight", show_default=True,
               help="Stop after this link of the chain.")
 @click.option("--full", is_flag=True, help="Recompute every contact's reason and sentiment, not only new and changed ones.")
+@engine_option
 @workspace_option
 @json_option
 @friendly
-def run(until: str, full: bool, workspace: Path, as_json: bool) -> None:
+def run(until: str, full: bool, engine: str | None, workspace: Path, as_json: bool) -> None:
     """Bring the workspace up to date: ingest new files of configured sources, link, compute insight, publish."""
     ws = Workspace(workspace)
     with progress_bar(not as_json) as progress:
-        result = ws.run(progress=progress, until=until, full=full)
+        result = ws.run(progress=progress, until=until, full=full, engine=engine)
     if as_json:
         emit(result)
         return
@@ -333,14 +339,15 @@ def privacy_data_flow(workspace: Path) -> None:
 @click.option("--sector", type=click.Choice(["council", "housing"]), default="council", show_default=True)
 @click.option("--contacts", default=20_000, show_default=True, help="Number of contacts to generate.")
 @click.option("--seed", default=0, show_default=True)
+@engine_option
 @json_option
 @friendly
-def demo(workspace: Path, sector: str, contacts: int, seed: int, as_json: bool) -> None:
+def demo(workspace: Path, sector: str, contacts: int, seed: int, engine: str | None, as_json: bool) -> None:
     """Generate the seeded sample organisation and run the chain as far as it exists."""
     from .demo.workspace import build_demo
 
     with progress_bar(not as_json) as progress:
-        result = build_demo(workspace, sector=sector, contacts=contacts, seed=seed, progress=progress)
+        result = build_demo(workspace, sector=sector, contacts=contacts, seed=seed, progress=progress, engine=engine)
     if as_json:
         emit(result)
         return

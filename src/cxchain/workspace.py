@@ -11,6 +11,7 @@ The CLI, and later the REST API and web pages, are thin adapters over these meth
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 import glob
 import json
@@ -176,10 +177,11 @@ class Workspace:
         tx.data.execute("INSERT INTO run_log VALUES (?, ?, ?, 'link', ?)", [uuid.uuid4().hex[:8], datetime.now(), stats["seconds"], json.dumps(stats, default=str)])
         return stats
 
-    def _insight(self, tx: Transaction, progress: Progress = _no_progress, *, full: bool = False) -> dict[str, Any]:
+    def _insight(self, tx: Transaction, progress: Progress = _no_progress, settings: Settings | None = None, *,
+                 full: bool = False) -> dict[str, Any]:
         from .insight.pipeline import run_insight
 
-        stats = run_insight(tx.data, self.settings, self.path, secret=self.store.secret(), progress=progress,
+        stats = run_insight(tx.data, settings or self.settings, self.path, secret=self.store.secret(), progress=progress,
                             incremental=not full)
         tx.data.execute("INSERT INTO run_log VALUES (?, ?, ?, 'insight', ?)",
                         [uuid.uuid4().hex[:8], datetime.now(), stats["seconds"], json.dumps(stats, default=str)])
@@ -228,15 +230,22 @@ class Workspace:
 
     # --- the chain --------------------------------------------------------------------------------
 
-    def run(self, progress: Progress = _no_progress, *, until: str = "insight", full: bool = False) -> dict[str, Any]:
+    def run(self, progress: Progress = _no_progress, *, until: str = "insight", full: bool = False,
+            engine: str | None = None) -> dict[str, Any]:
         """Bring the workspace up to date: ingest new files of configured sources, link, compute the later
-        links (``until`` the named one: ``data`` stops after link 1), publish.
+        links (``until`` the named one: ``data`` stops after link 1), publish.  ``engine`` ('duckdb' or
+        'spark') overrides the workspace's ``engine`` setting for this run.
 
         Link 2 is incremental: contacts whose inputs, taxonomy and models are unchanged keep their
         reasons and sentiment.  ``full`` recomputes every contact (and refits the bulk reason model).
         """
         if until not in ("data", "insight"):
             raise CxchainError(f"until must be data or insight, not {until!r}.")
+        settings = self.settings
+        if engine is not None:
+            if engine not in ("duckdb", "spark"):
+                raise CxchainError(f"engine must be duckdb or spark, not {engine!r}.")
+            settings = dataclasses.replace(settings, values={**settings.values, "engine": engine})
         t0 = time.perf_counter()
         result: dict[str, Any] = {"ingest": None, "link": None}
         with self.store.write("run") as tx:
@@ -253,7 +262,7 @@ class Workspace:
             result["ingest"] = report.to_dict()
             result["link"] = self._link(tx, progress)
             if until != "data":
-                result["insight"] = self._insight(tx, progress, full=full)
+                result["insight"] = self._insight(tx, progress, settings, full=full)
             tx.info["last"] = "run"
             tx.info["run_seconds"] = round(time.perf_counter() - t0, 2)
         result["seconds"] = round(time.perf_counter() - t0, 2)

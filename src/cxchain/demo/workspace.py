@@ -22,8 +22,10 @@ DEMO_COSTS = {"costs.chat": [2.10, 3.90], "costs.email": [2.60, 4.80], "costs.so
 
 
 def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, seed: int = 0,
-               progress: Callable[[str, int, int], None] | None = None, effects: bool = True) -> dict[str, Any]:
-    """Create (or replace) a demo workspace at ``path``, generate its exports and run the chain."""
+               progress: Callable[[str, int, int], None] | None = None, effects: bool = True,
+               engine: str | None = None) -> dict[str, Any]:
+    """Create (or replace) a demo workspace at ``path``, generate its exports and run the chain
+    (on ``engine``, 'duckdb' or 'spark', when given; else the workspace's ``engine`` setting)."""
     progress = progress or (lambda step, done, total: None)
     path = Path(path)
     if path.exists() and any(path.iterdir()):
@@ -47,7 +49,7 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     shutil.move(str(manifest_path), str(path / "truth.json"))
     shutil.rmtree(staging, ignore_errors=True)
     (path / MARKER).write_text("This workspace was made by `cxchain demo` and is replaced by the next one.\n")
-    result = ws.run(progress=progress)
+    result = ws.run(progress=progress, engine=engine)
     from ..cycle.demo_loop import run_demo_loop
     from ..report.story import write_story
 

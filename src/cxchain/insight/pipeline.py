@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from ..data.redact import strip_placeholders
-from ..metrics import build_facts
+from ..engine import build_facts_on, open_engine
+from ..engine.insight import classify_demand_on, score_contacts_on
 from .analyse import generate_findings
-from .demand import classify_demand
 from .findings import save_findings
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy, save_taxonomy, starter_taxonomy
 
@@ -182,10 +182,11 @@ def score_contacts(con: duckdb.DuckDBPyConnection, *, incremental: bool = True) 
     holds a hash of the text scored); only new and changed texts are scored.  Returns how many
     texts were scored now.
     """
-    from .sentiment import WEIGHTS_FILE, score_sentiment
+    from .sentiment import model_digest, score_sentiment
 
     # The key covers the model too: new sentiment weights (an upgrade) rescore every text.
-    model = hashlib.sha256(WEIGHTS_FILE.read_bytes()).hexdigest()[:16]
+    # (sentiment.text_key computes the same key in Python, for engines that score elsewhere.)
+    model = model_digest()
     con.execute("""CREATE OR REPLACE TEMP TABLE _st AS SELECT record_id, text, md5(text || chr(31) || ?) AS text_key
                    FROM contact WHERE valid_to IS NULL AND text IS NOT NULL""", [model])
     reuse = incremental and _table_exists(con, "contact_sentiment") and "text_key" in {
@@ -233,12 +234,20 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
     step("classify contact reasons", 0)
     stats["reasons"] = classify_contacts(con, tax, ws_path / ".cxchain" / "cache" / "embeddings",
                                          incremental=incremental)
-    step("score sentiment", 1)
-    stats["sentiment_scored"] = score_contacts(con, incremental=incremental)  # the rest kept from the last run
-    step("classify failure demand", 2)
-    stats["demand"] = classify_demand(con, tax, settings)
-    step("build metric facts", 3)
-    stats["facts"] = build_facts(con, secret=secret)
+    # Sentiment, failure demand and the fact tables run on the workspace's engine (settings `engine`,
+    # `spark.*`; docs/spark.md) and land in this store.
+    engine = open_engine(settings, storage=ws_path / ".cxchain" / "spark", con=con)
+    try:
+        step("score sentiment", 1)
+        # scored now; on DuckDB the rest are kept from the last run
+        stats["sentiment_scored"] = score_contacts_on(engine, con, incremental=incremental)
+        step("classify failure demand", 2)
+        stats["demand"] = classify_demand_on(engine, con, tax, settings)
+        step("build metric facts", 3)
+        stats["facts"] = build_facts_on(engine, con, secret=secret)
+    finally:
+        engine.stop()
+    stats["engine"] = engine.name
     step("find and rank findings", 4)
     findings = generate_findings(con, settings, tax)
     save_findings(con, findings)

@@ -234,6 +234,21 @@ def _default_model() -> SentimentModel:
     return SentimentModel.load()
 
 
+@lru_cache(maxsize=1)
+def model_digest() -> str:
+    """A short digest of the shipped weights: stored with each score, so new weights rescore every text."""
+    import hashlib
+
+    return hashlib.sha256(WEIGHTS_FILE.read_bytes()).hexdigest()[:16]
+
+
+def text_key(text: str) -> str:
+    """The key a score is kept under: md5 of the text and :func:`model_digest` (as DuckDB's ``md5``)."""
+    import hashlib
+
+    return hashlib.md5((text + "\x1f" + model_digest()).encode()).hexdigest()
+
+
 def score_sentiment(texts: Sequence[str | None]) -> list[tuple[float, str]]:
     """Score customer texts with the shipped model: a (score in -1..1, label) pair per text.
 

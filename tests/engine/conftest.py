@@ -1,0 +1,29 @@
+"""One Spark session for the whole test session (local[2], 1 GB driver): it takes seconds to start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cxchain.engine.spark import java_available
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[object]:
+    if not java_available():
+        pytest.skip("the Spark engine needs a Java runtime (Java 17) and none is installed")
+    pytest.importorskip("pyspark", reason="PySpark is not installed: pip install 'cxchain[spark]'")
+    from cxchain.engine.spark import start_session
+
+    spark = start_session("local[2]", driver_memory="1g", shuffle_partitions=2)
+    yield spark
+    spark.stop()
+
+
+@pytest.fixture
+def spark_engine(spark_session: object, tmp_path: Path) -> object:
+    from cxchain.engine.spark import SparkEngine
+
+    return SparkEngine(tmp_path / "spark", session=spark_session)  # type: ignore[arg-type]
