@@ -99,6 +99,22 @@ def score_contacts(con: duckdb.DuckDBPyConnection) -> int:
     return len(rows)
 
 
+def read_failure_in_text(con: duckdb.DuckDBPyConnection, cache_dir: Path) -> int:
+    """``contact_text_failure(record_id, p_failure, failure_type)`` for contacts with the customer's own words."""
+    from .demand_text import failure_probability
+    from .embed import Embedder
+
+    rows = con.execute("SELECT record_id, text FROM contact WHERE valid_to IS NULL AND text IS NOT NULL ORDER BY record_id").fetchall()
+    probs = failure_probability([r[1] for r in rows], Embedder(cache_dir))
+    tbl = pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),
+                    "p_failure": pa.array([p for p, _ in probs], pa.float64()),
+                    "failure_type": pa.array([t for _, t in probs], pa.string())})
+    con.register("_tf", tbl)
+    con.execute("CREATE OR REPLACE TABLE contact_text_failure AS SELECT * FROM _tf")
+    con.unregister("_tf")
+    return len(rows)
+
+
 def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *, secret: str,
                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """The whole of link 2 on the open analytical store ``con``; returns step statistics."""
@@ -111,6 +127,7 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
     progress("score sentiment", 1, 5)
     stats["sentiment_scored"] = score_contacts(con)
     progress("classify failure demand", 2, 5)
+    stats["text_failure"] = read_failure_in_text(con, ws_path / ".cxchain" / "cache" / "embeddings")
     stats["demand"] = classify_demand(con, tax, settings)
     progress("build metric facts", 3, 5)
     stats["facts"] = build_facts(con, secret=secret)
