@@ -40,11 +40,18 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
     from .reasons import ReasonClassifier
 
     # The customer's words first; without them (calls, IVR) the agent's note and the coded reason or
-    # IVR option label, which are often descriptive ("Damp and mould", "boiler fault - booked").
-    rows = con.execute("""SELECT record_id,
-                                 coalesce(nullif(trim(text), ''), nullif(concat_ws('. ', agent_text, coded_reason), ''), '') AS t,
-                                 coded_reason, ivr_path
-                          FROM contact WHERE valid_to IS NULL ORDER BY record_id""").fetchall()
+    # IVR option label, which are often descriptive ("Damp and mould", "boiler fault - booked").  A call
+    # leg also takes the menu choice of the IVR session that led to it: its wrap code is often only the
+    # department ("REPAIR"), while the caller's own choice names the issue.
+    rows = con.execute("""WITH c AS (SELECT * FROM contact WHERE valid_to IS NULL),
+                          menu AS (SELECT interaction_ref, min(coded_reason) AS option, min(ivr_path) AS path FROM c
+                                   WHERE channel = 'ivr' AND interaction_ref IS NOT NULL GROUP BY 1)
+                          SELECT c.record_id,
+                                 coalesce(nullif(trim(c.text), ''),
+                                          nullif(concat_ws('. ', c.agent_text, CASE WHEN c.channel <> 'ivr' THEN m.option END,
+                                                           c.coded_reason), ''), '') AS t,
+                                 c.coded_reason, coalesce(c.ivr_path, CASE WHEN c.channel <> 'ivr' THEN m.path END)
+                          FROM c LEFT JOIN menu m USING (interaction_ref) ORDER BY c.record_id""").fetchall()
     ids = [r[0] for r in rows]
     clf = ReasonClassifier(tax, Embedder(cache_dir)).fit(None)
     # Placeholders ([PHONE], [NAME]...) say nothing about why the customer got in touch: measured on
