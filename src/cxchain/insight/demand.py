@@ -4,7 +4,9 @@ Four sources of evidence, strongest first (Vanguard's typology, domain brief sec
 
 1. **Text cues** in the customer's own words: chasing ("still waiting", "no one got back to
    me"), not done right ("still not fixed", "came back"), did not understand ("what does this
-   letter mean"), complaint ("I want to complain").
+   letter mean"), complaint ("I want to complain"); and the agent's wrap-note shorthand for the
+   same ("chased w/ team", "cb req", "re-raised", "expl letter", "comp adv"), which is all a call
+   has.
 2. **Repeat linkage**: the same resolved customer contacted us about the same reason group within
    the repeat window after the previous contact ended (and not as a forward: less than the
    transfer gap after a transferred contact), the same convention as the ``repeat_rate`` metric
@@ -46,6 +48,17 @@ CUES: dict[str, str] = {
 }
 
 
+#: Wrap-note shorthand agents use for failure demand (on the agent's note only: a customer saying "I was
+#: told to call back" is covered above).  Notes are terse ("chased w/ team", "cb req", "re-raised",
+#: "escalated to TL", "expl letter", "comp adv"), so these are whole-word abbreviations, not phrases.
+AGENT_CUES: dict[str, str] = {
+    "complaint": r"(\bcomp(laint)?\.? ?(adv|advice|logged|raised|rec|received)\b|\bstage ?[12]\b)",
+    "chasing_progress": r"(\bchas(e|ed|ing)\b|\bcb ?req|call ?back req|\b[2-9](nd|rd|th) call\b|\bescalat|\bre-?rais(e|ed)\b)",
+    "not_done_right": r"(\bre-?(logged|opened|called)\b|\bapologi[sz](ed|e)\b|\brecall(ed)?\b)",
+    "did_not_understand": r"(\bexpl(ained)?\.? ?(letter|bill|statement|notice|charges?)\b)",
+}
+
+
 def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings: Any) -> dict[str, int]:
     """Write ``contact_demand(record_id, demand, failure_type, evidence, self_serviceable)`` for current contacts.
 
@@ -67,6 +80,8 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
                          for kind, pattern in (("complaint", CUES["complaint"]), ("chasing_progress", CUES["chasing_progress"]),
                                                ("not_done_right", CUES["not_done_right"]),
                                                ("did_not_understand", CUES["did_not_understand"])))
+    note = "lower(coalesce(c.agent_text, ''))"
+    cue_cases += " " + " ".join(f"WHEN regexp_matches({note}, '{pattern}') THEN '{kind}'" for kind, pattern in AGENT_CUES.items())
     has_tf = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'contact_text_failure'").fetchall()[0][0]
     text_failure = ("contact_text_failure" if has_tf else
                     "(SELECT NULL::VARCHAR AS record_id, NULL::DOUBLE AS p_failure, NULL::VARCHAR AS failure_type)")
