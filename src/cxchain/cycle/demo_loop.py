@@ -14,6 +14,7 @@ which now takes the outcomes into account.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -68,6 +69,14 @@ def _areas(group: str | None) -> list[dict[str, str]]:
         {"area": g.title(), "owner": f"Head of {g.title()}"},
         {"area": "Contact centre", "owner": "Contact centre manager"},
     ]
+
+
+def _evidence(priority: dict[str, Any]) -> bool:
+    """Whether a proposed priority links to at least one finding."""
+    ids = priority.get("finding_ids")
+    if isinstance(ids, str):
+        ids = json.loads(ids or "[]")
+    return bool(ids)
 
 
 def _plan_reaching(ws: Workspace, reasons: set[str]) -> int:
@@ -141,9 +150,11 @@ def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") 
     plan2 = propose_plan(ws, horizon="12w", actor=actor)
     second_created = []
     as_of = ws.settings.as_of
-    for p in plan2["priorities"][:1]:
+    # the highest remaining opportunity that a finding supports (an accepted priority needs evidence)
+    chosen = [next((p for p in plan2["priorities"] if _evidence(p)), None) or plan2["priorities"][0]] if plan2["priorities"] else []
+    for p in chosen:
         accept(
-            ws, p["id"], reason="Highest remaining opportunity after the first cycle's outcomes.", actor=actor
+            ws, p["id"], reason="Highest remaining opportunity with evidence after the first cycle's outcomes.", actor=actor
         )
         ini = add_initiative(
             ws,
@@ -159,8 +170,9 @@ def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") 
             actor=actor,
         )
         second_created.append(ini["id"])
-    for p in plan2["priorities"][1:]:
-        reject(ws, p["id"], reason="One change at a time this cycle.", actor=actor)
+    for p in plan2["priorities"]:
+        if p not in chosen:
+            reject(ws, p["id"], reason="One change at a time this cycle.", actor=actor)
     return {
         "mapping": mapping,
         "first_cycle": first,
