@@ -4,19 +4,24 @@
 inside it, proposes a six-month plan, and accepts the proposals whose reason is where the demo's planted
 initiatives act - found from the data, not from a list: the generator's reason of each planted initiative
 (``truth.json``) is mapped to the workspace reason most of its contacts were classified as
-(``truth/contacts.parquet`` joined on source and source key).  It creates the two initiatives with the
-planted go-live dates under those accepted priorities, closes the cycle (which measures them), opens the
-next cycle and proposes its plan, which now takes the outcomes into account.
+(``truth/contacts.parquet`` joined on source and source key).  The plan is proposed long enough to reach
+those reasons wherever the opportunity ranking puts them (a team that already knows which changes it is
+making reads further down the list, it does not re-rank it), so the loop does not depend on the planted
+reasons being ranked first.  It creates the two initiatives with the planted go-live dates under those
+accepted priorities, closes the cycle (which measures them), opens the next cycle and proposes its plan,
+which now takes the outcomes into account.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
 from ..errors import CxchainError
-from ..priorities.plan import accept, propose_plan, reject
+from ..priorities.opportunities import opportunities
+from ..priorities.plan import accept, plan_size, propose_plan, reject
 from ..redesign.initiatives import add_initiative, add_task
 from ..workspace import Workspace
 from .cycles import close_cycle, open_cycle
@@ -66,6 +71,21 @@ def _areas(group: str | None) -> list[dict[str, str]]:
     ]
 
 
+def _evidence(priority: dict[str, Any]) -> bool:
+    """Whether a proposed priority links to at least one finding."""
+    ids = priority.get("finding_ids")
+    if isinstance(ids, str):
+        ids = json.loads(ids or "[]")
+    return bool(ids)
+
+
+def _plan_reaching(ws: Workspace, reasons: set[str]) -> int:
+    """The plan size that reaches every reason in ``reasons`` the opportunity ranking proposes at all."""
+    ranked = [o["reason_id"] for o in opportunities(ws) if o["score"] > 0]
+    deepest = max((ranked.index(r) + 1 for r in reasons if r in ranked), default=0)
+    return max(plan_size("6m", int(ws.settings["cycle.length_weeks"])), deepest)
+
+
 def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") -> dict[str, Any]:
     """Run two cycles on the demo workspace (see the module notes); returns both cycle reports and the plans."""
     import polars as pl
@@ -80,8 +100,8 @@ def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") 
     end = max(go_lives) + timedelta(weeks=2)
     weeks = -(-(end - start).days // 7)
     open_cycle(ws, start=start, length_weeks=weeks, actor=actor)
-    plan = propose_plan(ws, horizon="6m", actor=actor)
     wanted = {mapping[t["filters"]["reason_id"]]: t for t in planted}
+    plan = propose_plan(ws, horizon="6m", actor=actor, size=_plan_reaching(ws, set(wanted)))
     by_reason = {p["reason_id"]: p for p in plan["priorities"]}
     missing = [r for r in wanted if r not in by_reason]
     for r in missing:  # a small demo may not propose a planted reason: the loop still closes, on what was proposed
@@ -130,9 +150,11 @@ def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") 
     plan2 = propose_plan(ws, horizon="12w", actor=actor)
     second_created = []
     as_of = ws.settings.as_of
-    for p in plan2["priorities"][:1]:
+    # the highest remaining opportunity that a finding supports (an accepted priority needs evidence)
+    chosen = [next((p for p in plan2["priorities"] if _evidence(p)), None) or plan2["priorities"][0]] if plan2["priorities"] else []
+    for p in chosen:
         accept(
-            ws, p["id"], reason="Highest remaining opportunity after the first cycle's outcomes.", actor=actor
+            ws, p["id"], reason="Highest remaining opportunity with evidence after the first cycle's outcomes.", actor=actor
         )
         ini = add_initiative(
             ws,
@@ -148,8 +170,9 @@ def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") 
             actor=actor,
         )
         second_created.append(ini["id"])
-    for p in plan2["priorities"][1:]:
-        reject(ws, p["id"], reason="One change at a time this cycle.", actor=actor)
+    for p in plan2["priorities"]:
+        if p not in chosen:
+            reject(ws, p["id"], reason="One change at a time this cycle.", actor=actor)
     return {
         "mapping": mapping,
         "first_cycle": first,

@@ -49,12 +49,14 @@ def mappings(sector: str) -> dict[str, dict]:
             "identity": {"name": "visitor.name", "email": "visitor.email"},
             "messages": {"path": "messages", "role": "from", "text": "body", "customer_roles": ["visitor"]},
         },
+        # thread_id is not an interaction reference: a customer who replies in the thread days later to
+        # chase is making a new contact (failure demand, a repeat), not continuing the first one.
         "email": {
             "version": 1, "source": "email", "entity": "contact",
             "format": {"encoding": "utf-8"},
             "key": ["message_id"],
             "constants": {"channel": "email", "direction": "inbound"},
-            "fields": {"started_at": "received", "interaction_ref": "thread_id", "queue": "mailbox", "text": "body"},
+            "fields": {"started_at": "received", "queue": "mailbox", "text": "body"},
             "identity": {"email": "from_address", "name": "from_name"},
         },
         "crm": {

@@ -152,7 +152,8 @@ class Writer:
             parts.append(r.choice(probs))
             if ftype:
                 parts.append(r.choice(FAILURE[ftype]))
-        if policy and reason in POLICY and r.random() < 0.6:
+        # the new letter's confusion is what makes the policy's failure demand: value contacts do not voice it
+        if policy and ftype and reason in POLICY and r.random() < 0.6:
             parts.append(r.choice(POLICY[reason]))
         for _ in range(length - 1):
             parts.append(r.choice(probs + FAILURE[ftype] if ftype else probs))

@@ -73,8 +73,11 @@ def classify_demand_on(engine: Engine, con: duckdb.DuckDBPyConnection, taxonomy:
 
     if _own(engine, con):
         return classify_demand(con, taxonomy, settings)
-    # contact_reason is rewritten by each run's classifier, so it is always taken fresh from the store.
-    engine.import_duckdb(con, ["contact_reason"])
+    # contact_reason and contact_text_failure are rewritten by each run's text models (on the driver),
+    # so they are always taken fresh from the store.
+    fresh = ["contact_reason"] + [t for (t,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name = 'contact_text_failure'").fetchall()]
+    engine.import_duckdb(con, fresh)
     ensure_tables(engine, con, ["contact", "record_customer"])
     counts = classify_demand(engine.connection(), taxonomy, settings)
     engine.export_duckdb(con, ["contact_demand"])

@@ -10,6 +10,7 @@ Context findings (the reason mix, the overall failure share) are scored low: the
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 import duckdb
@@ -20,8 +21,22 @@ from .findings import Finding
 from .taxonomy import Taxonomy
 
 MIN_N = 30  # below this a comparison is not reported as a finding
-Z_SHIFT = 5.0  # a shift in a weekly share must be this strong (many reasons x many split points are tried)
-Z_GAP = 3.0
+#: Family-wise error rate of each kind of finding: every reason (and, for shifts, every split week) tried
+#: is one test, so the threshold on z grows with the number of tests (Bonferroni), not with the data's size.
+ALPHA = 0.05
+Z_SHIFT = 5.0  # legacy ceiling: a shift this strong is reported whatever the number of tests
+Z_GAP = 3.0  # strength at which a gap's confidence weight saturates (and the legacy ceiling for gaps)
+#: Before/after a shift are compared over at most this many weeks either side of the change, so a slow
+#: drift over the whole history does not count as part of the step.
+SHIFT_WINDOW_WEEKS = 26
+
+
+def z_threshold(tests: int, *, two_sided: bool = True, alpha: float = ALPHA) -> float:
+    """The |z| a single test must reach for ``tests`` tests to keep the family-wise error rate at ``alpha``."""
+    from statistics import NormalDist
+
+    tail = alpha / max(1, tests) / (2 if two_sided else 1)
+    return NormalDist().inv_cdf(1 - tail)
 
 
 def _metric(row: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +139,12 @@ def _best_split(f: np.ndarray, n: np.ndarray, min_side: int = 6) -> tuple[int, f
 
 
 def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy) -> list[Finding]:
-    """Reasons whose failure-demand share stepped up or down at some week (a sustained shift)."""
+    """Reasons whose failure-demand share stepped up or down at some week (a sustained shift).
+
+    The step is found where the two-proportion z of before against after is largest, and reported when
+    it is significant after allowing for every reason and split week tried; its size is the share in the
+    ``SHIFT_WINDOW_WEEKS`` after the change minus the share in the same span before it.
+    """
     rows = con.execute("""SELECT reason_id, week, count(*) FILTER (WHERE demand = 'failure') AS f,
                                  count(*) FILTER (WHERE demand IN ('failure', 'value')) AS n
                           FROM contact_fact WHERE is_first_leg AND reason_id IS NOT NULL AND reason_id <> 'unclassified'
@@ -132,33 +152,48 @@ def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy)
     by: dict[str, list[tuple[Any, int, int]]] = {}
     for rid, week, f, n in rows:
         by.setdefault(rid, []).append((week, f, n))
-    out = []
+    splits: dict[str, tuple[int, float, float, float]] = {}
+    tests = 0
     for rid, series in by.items():
+        f = np.array([x for _, x, _ in series], dtype=float)
+        n = np.array([x for _, _, x in series], dtype=float)
+        tests += max(0, len(series) - 11)  # the split weeks _best_split tries
+        best = _best_split(f, n)
+        if best is not None:
+            splits[rid] = best
+    z_min = min(Z_SHIFT, z_threshold(tests))
+    out = []
+    for rid, (k, z, _, _) in splits.items():
+        if abs(z) < z_min:
+            continue
+        series = by[rid]
         weeks = [w for w, _, _ in series]
         f = np.array([x for _, x, _ in series], dtype=float)
         n = np.array([x for _, _, x in series], dtype=float)
-        best = _best_split(f, n)
-        if best is None or abs(best[1]) < Z_SHIFT:
-            continue
-        k, z, p1, p2 = best
         change = weeks[k]
-        after_volume = float(n[k:].sum())
+        lo, hi = change - timedelta(weeks=SHIFT_WINDOW_WEEKS), change + timedelta(weeks=SHIFT_WINDOW_WEEKS)
+        before = np.array([lo <= w < change for w in weeks])
+        after = np.array([change <= w < hi for w in weeks])
+        p1 = float(f[before].sum() / max(n[before].sum(), 1))
+        p2 = float(f[after].sum() / max(n[after].sum(), 1))
+        after_volume = float(n[after].sum())
         ids, verb = _examples(con, "f.reason_id = ? AND f.demand = 'failure' AND f.week >= ?", [rid, change])
         up = p2 > p1
         out.append(Finding(
             kind="failure_shift", section="failure" if up else "change", subject=rid,
             title=f"Failure demand {'rose' if up else 'fell'} on {_name(tax, rid)} from the week of {change}",
-            statement=(f"From the week of {change}, {p2:.0%} of contacts about {_name(tax, rid)} were failure demand, against "
-                       f"{p1:.0%} before (a change of {p2 - p1:+.0%}, z = {z:.1f}). Something changed for customers then: "
+            statement=(f"In the {SHIFT_WINDOW_WEEKS} weeks from the week of {change}, {p2:.0%} of contacts about {_name(tax, rid)} "
+                       f"were failure demand, against {p1:.0%} in the {SHIFT_WINDOW_WEEKS} weeks before (a change of "
+                       f"{p2 - p1:+.0%}, z = {z:.1f}). Something changed for customers then: "
                        f"look for a new letter, process or policy around that date."),
             value=p2 - p1, comparison=p1, unit="pp", direction="up" if up else "down",
-            score=after_volume * abs(p2 - p1) * min(abs(z) / Z_SHIFT, 3.0),
+            score=after_volume * abs(p2 - p1) * min(abs(z) / z_min, 3.0),
             metric={"id": "failure_demand_share", "version": 1}, filters={"reason_id": rid},
             example_ids=ids, verbatims=verb, n=int(n.sum()),
             chart={"type": "line", "points": [(str(w), (x / m if m else 0.0)) for w, x, m in series], "unit": "%",
                    "title": f"Weekly failure share: {_name(tax, rid)}", "marker": str(change)},
             estimand={"metric": "failure_share_change", "reason_id": rid, "change_date": str(change), "before": p1, "after": p2,
-                      "value": p2 - p1}))
+                      "window": [str(lo), str(change), str(hi)], "value": p2 - p1, "z": z, "z_threshold": z_min}))
     return out
 
 
@@ -170,15 +205,15 @@ def repeat_hotspots(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy
     rows = [r for r in rows if r[key] != "unclassified"]
     total_num = sum(r["numerator"] or 0 for r in rows)
     total_n = sum(r["n"] for r in rows)
+    tested = [r for r in rows if r["n"] >= MIN_N and total_n - r["n"] >= MIN_N]
+    z_min = min(Z_GAP, z_threshold(len(tested), two_sided=False))
     out = []
-    for r in rows:
+    for r in tested:
         rest_n, rest_num = total_n - r["n"], total_num - (r["numerator"] or 0)
-        if r["n"] < MIN_N or rest_n < MIN_N:
-            continue
         p1, p0 = r["value"], rest_num / rest_n
         p = total_num / total_n
         z = (p1 - p0) / math.sqrt(max(p * (1 - p), 1e-12) * (1 / r["n"] + 1 / rest_n))
-        if z < Z_GAP:
+        if z < z_min:
             continue
         label = r[key] if key == "reason_group" else _name(tax, r[key])
         ids, verb = _examples(con, f"f.{key} = ? AND f.is_first_leg", [r[key]])
@@ -188,7 +223,7 @@ def repeat_hotspots(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy
             statement=(f"{p1:.0%} of contacts about {label} are followed by another contact on the same issue within "
                        f"{settings['metrics.repeat_window_days']} days, against {p0:.0%} for other reasons "
                        f"({p1 - p0:+.0%}, z = {z:.1f}; {r.get('censored', 0) or 0:,} recent contacts not yet countable)."),
-            value=p1 - p0, comparison=p0, unit="pp", direction="up", score=r["n"] * (p1 - p0) * min(z / Z_GAP, 3.0),
+            value=p1 - p0, comparison=p0, unit="pp", direction="up", score=r["n"] * (p1 - p0) * min(z / z_min, 3.0),
             metric=_metric(r), filters={key: r[key]}, example_ids=ids, verbatims=verb, n=r["n"],
             chart={"type": "bar", "items": [(str(x[key]) if key == "reason_group" else _name(tax, x[key]), x["value"])
                                             for x in sorted(rows, key=lambda x: -x["value"])[:8]],
@@ -225,33 +260,51 @@ def csat_drivers(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy) -
         drivers_note = "; ".join(f"{d.name} {d.importance:.0%}" for d in res.drivers[:4])
     except Exception:  # driver analysis is supporting evidence; the gap below stands on its own
         res = None
-    value = df[df["demand"] == "value"]
-    base = value if len(value) >= 50 else df
-    for rid, grp in base.groupby("reason_id"):
-        rest = base[base["reason_id"] != rid]
-        if len(grp) < 10 or len(rest) < MIN_N:
+    # Failure demand is itself a strong driver of dissatisfaction, and some reasons are mostly failure
+    # demand: compare like with like (value with value, failure with failure) and pool the strata with
+    # Cochran-Mantel-Haenszel weights, so a reason is not blamed for the failure demand it carries.
+    strata = [s for _, s in df.groupby(df["demand"].fillna("unknown"))]
+    counts = df["reason_id"].value_counts()
+    tested = [str(rid) for rid, c in counts.items() if c >= 10 and len(df) - c >= MIN_N]
+    z_min = min(Z_GAP, z_threshold(len(tested), two_sided=False))
+    for rid in tested:
+        num = den = var = 0.0
+        for st in strata:
+            a, b = st.loc[st["reason_id"] == rid, "top2"], st.loc[st["reason_id"] != rid, "top2"]
+            if len(a) == 0 or len(b) == 0:
+                continue
+            w = len(a) * len(b) / (len(a) + len(b))
+            p = float(st["top2"].mean())
+            num += w * float(a.mean() - b.mean())
+            den += w
+            var += w * w * max(p * (1 - p), 1e-12) * (1 / len(a) + 1 / len(b))
+        if den == 0 or var <= 0:
             continue
-        p1, p0 = grp["top2"].mean(), rest["top2"].mean()
-        p = base["top2"].mean()
-        z = (p1 - p0) / math.sqrt(max(p * (1 - p), 1e-12) * (1 / len(grp) + 1 / len(rest)))
-        if z > -Z_GAP:
+        gap = num / den
+        z = gap / (math.sqrt(var) / den)
+        if z > -z_min:
             continue
+        n_reason = int(counts[rid])
+        p0 = float(df.loc[df["reason_id"] != rid, "top2"].mean())
+        p1 = p0 + gap
         volume = con.execute("SELECT count(*) FROM contact_fact WHERE is_first_leg AND reason_id = ?", [rid]).fetchall()[0][0]
         ids, verb = _examples(con, "f.reason_id = ? AND f.is_first_leg", [rid])
-        subset = "value-demand contacts" if base is value else "contacts"
         out.append(Finding(
-            kind="csat_driver", section="drivers", subject=str(rid),
-            title=f"{_name(tax, str(rid))} pulls satisfaction down",
-            statement=(f"Among surveyed {subset}, {p1:.0%} of customers whose contact was about {_name(tax, str(rid))} were satisfied "
-                       f"(top-{top_box}-box), against {p0:.0%} for other reasons ({p1 - p0:+.0%}, z = {z:.1f}, n = {len(grp)}). "
+            kind="csat_driver", section="drivers", subject=rid,
+            title=f"{_name(tax, rid)} pulls satisfaction down",
+            statement=(f"Comparing like with like (value demand with value demand, failure demand with failure demand), "
+                       f"customers whose contact was about {_name(tax, rid)} were satisfied (top-{top_box}-box) {abs(gap):.0%} "
+                       f"less often than customers contacting about other reasons ({p1:.0%} against {p0:.0%}; "
+                       f"z = {z:.1f}, n = {n_reason} surveyed). "
                        + (f"Driver importance (share of explained variance): {drivers_note}." if drivers_note else "")),
-            value=p1 - p0, comparison=p0, unit="pp", direction="down", score=volume * abs(p1 - p0) * min(abs(z) / Z_GAP, 3.0),
-            metric={"id": "csat_top2", "version": 1}, filters={"reason_id": rid, "demand": "value" if base is value else "any"},
-            example_ids=ids, verbatims=verb, n=len(grp),
+            value=gap, comparison=p0, unit="pp", direction="down", score=volume * abs(gap) * min(abs(z) / z_min, 3.0),
+            metric={"id": "csat_top2", "version": 1}, filters={"reason_id": rid, "demand": "stratified"},
+            example_ids=ids, verbatims=verb, n=n_reason,
             chart={"type": "bar", "items": [(_name(tax, str(k)), float(v)) for k, v in
-                                            base.groupby("reason_id")["top2"].mean().sort_values().head(8).items()],
-                   "unit": "%", "title": "CSAT top-box share by reason", "highlight": _name(tax, str(rid))},
-            estimand={"metric": "csat_top2_gap", "reason_id": rid, "top2_reason": p1, "top2_other": p0, "value": p1 - p0}))
+                                            df.groupby("reason_id")["top2"].mean().sort_values().head(8).items()],
+                   "unit": "%", "title": "CSAT top-box share by reason", "highlight": _name(tax, rid)},
+            estimand={"metric": "csat_top2_gap", "reason_id": rid, "adjusted_for": "demand", "top2_reason": p1,
+                      "top2_other": p0, "value": gap, "z": z}))
     return out
 
 

@@ -1,15 +1,21 @@
 """Failure demand: is each contact value demand, failure demand, or unknown, and which kind of failure.
 
-Three sources of evidence, strongest first (Vanguard's typology, domain brief section 2):
+Four sources of evidence, strongest first (Vanguard's typology, domain brief section 2):
 
 1. **Text cues** in the customer's own words: chasing ("still waiting", "no one got back to
    me"), not done right ("still not fixed", "came back"), did not understand ("what does this
-   letter mean"), complaint ("I want to complain").
+   letter mean"), complaint ("I want to complain"); and the agent's wrap-note shorthand for the
+   same ("chased w/ team", "cb req", "re-raised", "expl letter", "comp adv"), which is all a call
+   has.
 2. **Repeat linkage**: the same resolved customer contacted us about the same reason group within
    the repeat window after the previous contact ended (and not as a forward: less than the
    transfer gap after a transferred contact), the same convention as the ``repeat_rate`` metric
    seen from the later contact: a repeat of an unresolved issue.
-3. **The reason's typology** in the workspace taxonomy: a reason is value demand, failure demand
+3. **The customer's own sentences**, read by a model distilled from failure and value prototypes
+   (:mod:`.demand_text`): where a contact has the customer's words, this decides between value and
+   failure when 1 and 2 are silent (measured on the sample organisation's chats and emails: 76.3%
+   accuracy, against 65.6% when the reason's typology decides).
+4. **The reason's typology** in the workspace taxonomy: a reason is value demand, failure demand
    (with its failure type) or either.
 
 A contact with none of these (an unclassified reason, no cue, no repeat) is ``unknown``: counted
@@ -24,6 +30,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .demand_text import THRESHOLD as TEXT_THRESHOLD
 from .taxonomy import Taxonomy
 
 #: Text cues per failure type, as case-insensitive regular expressions over redacted customer text.
@@ -38,6 +45,17 @@ CUES: dict[str, str] = {
     "did_not_understand": r"(don.t understand|do not understand|what does (this|the|your) (letter|bill|notice|email|statement) mean"
                           r"|confus(ed|ing)|doesn.t make sense|makes no sense|not clear|unclear|explain (my|the|this) (bill|letter|statement))",
     "complaint": r"(\bcomplain|\bcomplaint\b|unacceptable|disgrace|disgusted|appalling|ombudsman|formal complaint)",
+}
+
+
+#: Wrap-note shorthand agents use for failure demand (on the agent's note only: a customer saying "I was
+#: told to call back" is covered above).  Notes are terse ("chased w/ team", "cb req", "re-raised",
+#: "escalated to TL", "expl letter", "comp adv"), so these are whole-word abbreviations, not phrases.
+AGENT_CUES: dict[str, str] = {
+    "complaint": r"(\bcomp(laint)?\.? ?(adv|advice|logged|raised|rec|received)\b|\bstage ?[12]\b)",
+    "chasing_progress": r"(\bchas(e|ed|ing)\b|\bcb ?req|call ?back req|\b[2-9](nd|rd|th) call\b|\bescalat|\bre-?rais(e|ed)\b)",
+    "not_done_right": r"(\bre-?(logged|opened|called)\b|\bapologi[sz](ed|e)\b|\brecall(ed)?\b)",
+    "did_not_understand": r"(\bexpl(ained)?\.? ?(letter|bill|statement|notice|charges?)\b)",
 }
 
 
@@ -62,6 +80,12 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
                          for kind, pattern in (("complaint", CUES["complaint"]), ("chasing_progress", CUES["chasing_progress"]),
                                                ("not_done_right", CUES["not_done_right"]),
                                                ("did_not_understand", CUES["did_not_understand"])))
+    note = "lower(coalesce(c.agent_text, ''))"
+    cue_cases += " " + " ".join(f"WHEN regexp_matches({note}, '{pattern}') THEN '{kind}'" for kind, pattern in AGENT_CUES.items())
+    has_tf = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'contact_text_failure'").fetchall()[0][0]
+    text_failure = ("contact_text_failure" if has_tf else
+                    "(SELECT NULL::VARCHAR AS record_id, NULL::DOUBLE AS p_failure, NULL::VARCHAR AS failure_type)")
+    threshold = TEXT_THRESHOLD
     con.execute(f"""
         CREATE OR REPLACE TABLE contact_demand AS
         WITH c AS (SELECT * FROM contact WHERE valid_to IS NULL),
@@ -89,19 +113,23 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
         SELECT b.record_id,
                CASE WHEN b.cue IS NOT NULL THEN 'failure'
                     WHEN coalesce(rep.is_repeat, FALSE) THEN 'failure'
+                    WHEN tf.p_failure IS NOT NULL THEN CASE WHEN tf.p_failure >= {threshold} THEN 'failure' ELSE 'value' END
                     WHEN r.r_demand = 'failure' THEN 'failure'
                     WHEN r.r_demand = 'value' THEN 'value'
                     ELSE 'unknown' END AS demand,
                CASE WHEN b.cue IS NOT NULL THEN b.cue
                     WHEN coalesce(rep.is_repeat, FALSE) THEN 'repeat_unresolved'
+                    WHEN tf.p_failure IS NOT NULL THEN CASE WHEN tf.p_failure >= {threshold} THEN tf.failure_type END
                     WHEN r.r_demand = 'failure' THEN coalesce(r.r_failure_type, 'not_done_right') END AS failure_type,
                CASE WHEN b.cue IS NOT NULL THEN 'text_cue' WHEN coalesce(rep.is_repeat, FALSE) THEN 'repeat'
+                    WHEN tf.p_failure IS NOT NULL THEN 'text_model'
                     WHEN r.r_demand IN ('failure', 'value') THEN 'reason' ELSE 'none' END AS evidence,
                coalesce(rep.is_repeat, FALSE) AS is_repeat,
                coalesce(r.r_self, FALSE) AND NOT (b.cue IS NOT NULL OR coalesce(rep.is_repeat, FALSE) OR r.r_demand = 'failure')
                    AS self_serviceable
         FROM (SELECT b.* EXCLUDE (cue), coalesce(b.cue, icue.cue) AS cue FROM base b LEFT JOIN icue USING (interaction_id)) b
-        LEFT JOIN rep USING (record_id) LEFT JOIN _reasons r ON r.reason_id = b.reason_id""")
+        LEFT JOIN rep USING (record_id) LEFT JOIN _reasons r ON r.reason_id = b.reason_id
+        LEFT JOIN {text_failure} tf USING (record_id)""")
     con.unregister("_reasons")
     rows = con.execute("SELECT demand, count(*) FROM contact_demand GROUP BY 1").fetchall()
     return {str(k): int(v) for k, v in rows}

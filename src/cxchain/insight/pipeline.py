@@ -39,10 +39,19 @@ def workspace_taxonomy(ws_path: Path, sector: str) -> Taxonomy:
     return load_taxonomy(path)
 
 
-_INPUTS_SQL = """SELECT record_id,
-                        coalesce(nullif(trim(text), ''), nullif(concat_ws('. ', agent_text, coded_reason), ''), '') AS t,
-                        coded_reason, ivr_path
-                 FROM contact WHERE valid_to IS NULL"""
+# The customer's words first; without them (calls, IVR) the agent's note and the coded reason or IVR
+# option label, which are often descriptive ("Damp and mould", "boiler fault - booked").  A call leg
+# also takes the menu choice of the IVR session that led to it: its wrap code is often only the
+# department ("REPAIR"), while the caller's own choice names the issue.
+_INPUTS_SQL = """WITH c AS (SELECT * FROM contact WHERE valid_to IS NULL),
+                      menu AS (SELECT interaction_ref, min(coded_reason) AS option, min(ivr_path) AS path FROM c
+                               WHERE channel = 'ivr' AND interaction_ref IS NOT NULL GROUP BY 1)
+                 SELECT c.record_id,
+                        coalesce(nullif(trim(c.text), ''),
+                                 nullif(concat_ws('. ', c.agent_text, CASE WHEN c.channel <> 'ivr' THEN m.option END,
+                                                  c.coded_reason), ''), '') AS t,
+                        c.coded_reason, coalesce(c.ivr_path, CASE WHEN c.channel <> 'ivr' THEN m.path END) AS ivr_path
+                 FROM c LEFT JOIN menu m USING (interaction_ref)"""
 
 # Bump when the reason classifier changes in a way that should relabel every contact.
 REASON_MODEL_VERSION = 2
@@ -51,8 +60,7 @@ REASON_MODEL_VERSION = 2
 def classifier_inputs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Any, Any]]:
     """``(record_id, text, coded_reason, ivr_path)`` of every current contact, by record id.
 
-    The customer's words first; without them (calls, IVR) the agent's note and the coded reason or
-    IVR option label, which are often descriptive ("Damp and mould", "boiler fault - booked").
+    See :data:`_INPUTS_SQL` for what a contact's classifier text is made of.
     """
     return con.execute(_INPUTS_SQL + " ORDER BY record_id").fetchall()
 
@@ -214,6 +222,42 @@ def score_contacts(con: duckdb.DuckDBPyConnection, *, incremental: bool = True) 
     return len(rows)
 
 
+def read_failure_in_text(con: duckdb.DuckDBPyConnection, cache_dir: Path, *, incremental: bool = True) -> int:
+    """``contact_text_failure(record_id, p_failure, failure_type)`` for contacts with the customer's own words.
+
+    Incremental: unchanged texts keep their reading; new and changed texts are read by a model fitted
+    on a sample of themselves.  Returns how many texts were read now.
+    """
+    from .demand_text import failure_probability
+    from .embed import Embedder
+
+    con.execute("""CREATE OR REPLACE TEMP TABLE _tx AS SELECT record_id, text, md5(text) AS text_key
+                   FROM contact WHERE valid_to IS NULL AND text IS NOT NULL""")
+    reuse = incremental and _table_exists(con, "contact_text_failure") and "text_key" in {
+        r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                  "WHERE table_name = 'contact_text_failure'").fetchall()}
+    if reuse:
+        rows = con.execute("""SELECT t.record_id, t.text, t.text_key FROM _tx t ANTI JOIN contact_text_failure o
+                              ON o.record_id = t.record_id AND o.text_key = t.text_key ORDER BY t.record_id""").fetchall()
+    else:
+        rows = con.execute("SELECT record_id, text, text_key FROM _tx ORDER BY record_id").fetchall()
+    probs = failure_probability([r[1] for r in rows], Embedder(cache_dir)) if rows else []
+    tbl = pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),
+                    "p_failure": pa.array([p for p, _ in probs], pa.float64()),
+                    "failure_type": pa.array([t for _, t in probs], pa.string()),
+                    "text_key": pa.array([r[2] for r in rows], pa.string())})
+    con.register("_tf", tbl)
+    if reuse:
+        con.execute("""DELETE FROM contact_text_failure o WHERE NOT EXISTS (
+                           SELECT 1 FROM _tx t WHERE t.record_id = o.record_id AND t.text_key = o.text_key)""")
+        con.execute("INSERT INTO contact_text_failure SELECT * FROM _tf")
+    else:
+        con.execute("CREATE OR REPLACE TABLE contact_text_failure AS SELECT * FROM _tf")
+    con.unregister("_tf")
+    con.execute("DROP TABLE _tx")
+    return len(rows)
+
+
 def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *, secret: str,
                 progress: Callable[[str, int, int], None] | None = None, incremental: bool = True) -> dict[str, Any]:
     """The whole of link 2 on the open analytical store ``con``; returns step statistics.
@@ -242,6 +286,8 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
         # scored now; on DuckDB the rest are kept from the last run
         stats["sentiment_scored"] = score_contacts_on(engine, con, incremental=incremental)
         step("classify failure demand", 2)
+        stats["text_failure"] = read_failure_in_text(con, ws_path / ".cxchain" / "cache" / "embeddings",
+                                                     incremental=incremental)
         stats["demand"] = classify_demand_on(engine, con, tax, settings)
         step("build metric facts", 3)
         stats["facts"] = build_facts_on(engine, con, secret=secret)
