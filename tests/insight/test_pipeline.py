@@ -56,6 +56,17 @@ def test_findings_have_numbers_and_provenance(ws):
     assert known == len(set(ids))
 
 
+def test_every_finding_drills_down_to_its_contacts(ws):
+    """A finding's filters are real slices of its metric: the web app's drill-down runs them as they are."""
+    from cxchain.metrics import drilldown
+    from cxchain.metrics.registry import REGISTRY
+
+    with ws.store.read() as con:
+        for f in ws.findings():
+            if f["metric"]["id"] in REGISTRY:
+                assert drilldown(con, f["metric"]["id"], ws.settings, f.get("filters") or {}) is not None, f["id"]
+
+
 def test_story_renders_in_every_format_through_the_cli(ws, tmp_path: Path):
     for fmt in ("html", "md", "pdf"):
         out = tmp_path / f"story.{fmt}"

@@ -298,7 +298,7 @@ def csat_drivers(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy) -
                        f"z = {z:.1f}, n = {n_reason} surveyed). "
                        + (f"Driver importance (share of explained variance): {drivers_note}." if drivers_note else "")),
             value=gap, comparison=p0, unit="pp", direction="down", score=volume * abs(gap) * min(abs(z) / z_min, 3.0),
-            metric={"id": "csat_top2", "version": 1}, filters={"reason_id": rid, "demand": "stratified"},
+            metric={"id": "csat_top2", "version": 1}, filters={"reason_id": rid},
             example_ids=ids, verbatims=verb, n=n_reason,
             chart={"type": "bar", "items": [(_name(tax, str(k)), float(v)) for k, v in
                                             df.groupby("reason_id")["top2"].mean().sort_values().head(8).items()],
