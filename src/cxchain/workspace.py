@@ -15,6 +15,7 @@ import dataclasses
 import fnmatch
 import glob
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +37,8 @@ from .settings import SECTORS, Settings, SourceConfig, load_settings, render_tom
 from .store import Store, Transaction
 
 Progress = Callable[[str, int, int], None]
+_CATALOGUE_CACHE: dict[str, Any] = {}
+_CATALOGUE_LOCK = threading.Lock()
 _HEALTH_CACHE: dict[tuple[str, int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
@@ -222,10 +225,23 @@ class Workspace:
         stats["link_rates"] = self.link_rates()
         return stats
 
+    def _catalogue(self) -> list[dict[str, Any]]:
+        """The source catalogue of the published generation, computed once per (generation, settings file):
+        the web app's data page and overview ask for it on every request."""
+        cur = self.store.current()
+        assert cur is not None
+        key = (str(self.path), cur["generation"], (self.path / "cxchain.toml").stat().st_mtime_ns)
+        with _CATALOGUE_LOCK:  # concurrent first requests wait for one computation instead of each doing it
+            if _CATALOGUE_CACHE.get("key") != key:
+                with self.store.read() as con:
+                    _CATALOGUE_CACHE.update(key=key, value=source_catalogue(con, self.settings))
+            return copy.deepcopy(_CATALOGUE_CACHE["value"])  # type: ignore[no-any-return]
+
     def link_rates(self) -> list[dict[str, Any]]:
         """Per ordered source pair: the share of A's records whose customer also appears in B."""
-        with self.store.read() as con:
-            cat = source_catalogue(con, self.settings)
+        if self.store.current() is None:
+            return []
+        cat = self._catalogue()
         return [{"source": e["source"], "other": o, "share": v} for e in cat for o, v in e.get("link_coverage", {}).items()]
 
     # --- the chain --------------------------------------------------------------------------------
@@ -276,8 +292,7 @@ class Workspace:
         """The data catalogue: one entry per source."""
         if self.store.current() is None:
             return [{"source": s.name, "rows": 0} for s in self.settings.sources]
-        with self.store.read() as con:
-            return source_catalogue(con, self.settings)
+        return self._catalogue()
 
     def daily_totals(self, source: str) -> list[tuple[Any, int]]:
         """Records per day for one source."""
