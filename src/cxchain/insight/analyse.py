@@ -65,7 +65,7 @@ def _examples(con: duckdb.DuckDBPyConnection, where: str, params: list[Any], k: 
 def top_reasons(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy) -> list[Finding]:
     rows = [r for r in compute(con, "volume", settings, by=["reason_id"]) if r["value"] is not None]
     total = sum(r["n"] for r in rows) or 1
-    rows.sort(key=lambda r: -r["n"])
+    rows.sort(key=lambda r: (-r["n"], str(r["reason_id"])))  # ties by id: the same order on every run and engine
     named = [r for r in rows if r["reason_id"] not in (None, "unclassified")]
     if not named:
         return []
@@ -90,10 +90,10 @@ def failure_overview(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonom
         return []
     r = rows[0]
     types = con.execute("""SELECT failure_type, count(*) FROM contact_fact WHERE is_first_leg AND demand = 'failure'
-                           GROUP BY 1 ORDER BY 2 DESC""").fetchall()
+                           GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()
     unknown = con.execute("SELECT count(*) FILTER (WHERE demand = 'unknown' OR demand IS NULL), count(*) FROM contact_fact WHERE is_first_leg").fetchall()[0]
     by_reason = con.execute("""SELECT reason_id, count(*) FILTER (WHERE demand = 'failure') AS f, count(*) FILTER (WHERE demand IN ('failure', 'value')) AS n
-                               FROM contact_fact WHERE is_first_leg GROUP BY 1 HAVING f > 0 ORDER BY f DESC LIMIT 8""").fetchall()
+                               FROM contact_fact WHERE is_first_leg GROUP BY 1 HAVING f > 0 ORDER BY f DESC, reason_id LIMIT 8""").fetchall()
     ids, verb = _examples(con, "f.demand = 'failure' AND f.is_first_leg", [])
     low, high = _avoidable_cost(con, settings)
     total_f = sum(n for _, n in types) or 1
@@ -301,7 +301,7 @@ def csat_drivers(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy) -
             metric={"id": "csat_top2", "version": 1}, filters={"reason_id": rid},
             example_ids=ids, verbatims=verb, n=n_reason,
             chart={"type": "bar", "items": [(_name(tax, str(k)), float(v)) for k, v in
-                                            df.groupby("reason_id")["top2"].mean().sort_values().head(8).items()],
+                                            df.groupby("reason_id")["top2"].mean().sort_values(kind="stable").head(8).items()],
                    "unit": "%", "title": "CSAT top-box share by reason", "highlight": _name(tax, rid)},
             estimand={"metric": "csat_top2_gap", "reason_id": rid, "adjusted_for": "demand", "top2_reason": p1,
                       "top2_other": p0, "value": gap, "z": z}))
