@@ -39,10 +39,10 @@ if until == "insight":
     ins = res.get("insight") or {}
     out.update(insight_seconds=ins.get("seconds"), steps=ins.get("step_seconds"), contacts=ins.get("reasons", {}).get("contacts"),
                reasons=ins.get("reasons"), findings=ins.get("findings"))
-print(json.dumps(out))
+print("RESULT " + json.dumps(out))
 for _l in open("/proc/self/status"):
     if _l.startswith("VmHWM:"):
-        print(json.dumps({"peak_kb": int(_l.split()[1])}))
+        print("PEAK " + json.dumps({"peak_kb": int(_l.split()[1])}))
 """
 
 
@@ -50,9 +50,10 @@ def run_phase(ws: Path, until: str, mode: str = "incremental") -> dict:
     proc = subprocess.run([sys.executable, "-c", PHASE, str(ws), until, mode], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"cxchain run --until {until} failed ({proc.returncode})")
-    lines = proc.stdout.strip().splitlines()
-    res = json.loads(lines[-2])
-    res["peak_mb"] = json.loads(lines[-1])["peak_kb"] / 1024
+    # The run may print notes of its own (linkage training, say): read only the marked lines.
+    lines = proc.stdout.splitlines()
+    res = json.loads(next(line[7:] for line in lines if line.startswith("RESULT ")))
+    res["peak_mb"] = json.loads(next(line[5:] for line in lines if line.startswith("PEAK ")))["peak_kb"] / 1024
     return res
 
 
