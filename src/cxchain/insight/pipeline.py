@@ -183,6 +183,36 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
             "methods": methods, "classified_now": len(preds), "kept_from_last_run": n - len(preds)}
 
 
+def _changed_rows(con: duckdb.DuckDBPyConnection, table: str, current: str, columns: str, key: str,
+                  incremental: bool) -> tuple[bool, list[tuple[Any, ...]]]:
+    """``(reuse, rows)``: with ``reuse``, only the rows of temp table ``current`` whose (record_id, ``key``)
+    are not already in ``table``; otherwise all of them (first run, ``--full``, or an older table)."""
+    reuse = incremental and _table_exists(con, table) and key in {
+        r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                  [table]).fetchall()}
+    if reuse:
+        sql = f"""SELECT {columns} FROM {current} t ANTI JOIN {table} o
+                  ON o.record_id = t.record_id AND o.{key} = t.{key} ORDER BY t.record_id"""
+    else:
+        sql = f"SELECT {columns} FROM {current} t ORDER BY t.record_id"
+    return reuse, con.execute(sql).fetchall()
+
+
+def _store_kept(con: duckdb.DuckDBPyConnection, table: str, current: str, key: str, new: pa.Table,
+                reuse: bool) -> None:
+    """Write ``new`` rows into ``table``: beside the unchanged rows (dropping erased, superseded and
+    changed ones) when ``reuse``, else as the whole table."""
+    con.register("_new", new)
+    if reuse:
+        con.execute(f"""DELETE FROM {table} o WHERE NOT EXISTS (
+                            SELECT 1 FROM {current} t WHERE t.record_id = o.record_id AND t.{key} = o.{key})""")
+        con.execute(f"INSERT INTO {table} SELECT * FROM _new")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _new")
+    con.unregister("_new")
+    con.execute(f"DROP TABLE {current}")
+
+
 def score_contacts(con: duckdb.DuckDBPyConnection, *, incremental: bool = True) -> int:
     """Sentiment of the customer's own words per contact (-1..1, with a label).
 
@@ -197,33 +227,19 @@ def score_contacts(con: duckdb.DuckDBPyConnection, *, incremental: bool = True) 
     model = model_digest()
     con.execute("""CREATE OR REPLACE TEMP TABLE _st AS SELECT record_id, text, md5(text || chr(31) || ?) AS text_key
                    FROM contact WHERE valid_to IS NULL AND text IS NOT NULL""", [model])
-    reuse = incremental and _table_exists(con, "contact_sentiment") and "text_key" in {
-        r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                  "WHERE table_name = 'contact_sentiment'").fetchall()}
-    if reuse:
-        rows = con.execute("""SELECT s.record_id, s.text, s.text_key FROM _st s ANTI JOIN contact_sentiment o
-                              ON o.record_id = s.record_id AND o.text_key = s.text_key""").fetchall()
-    else:
-        rows = con.execute("SELECT record_id, text, text_key FROM _st").fetchall()
+    reuse, rows = _changed_rows(con, "contact_sentiment", "_st", "t.record_id, t.text, t.text_key", "text_key",
+                                incremental)
     scores = score_sentiment([r[1] for r in rows])
     tbl = pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),
                     "sentiment": pa.array([s for s, _ in scores], pa.float64()),
                     "label": pa.array([lab for _, lab in scores], pa.string()),
                     "text_key": pa.array([r[2] for r in rows], pa.string())})
-    con.register("_cs", tbl)
-    if reuse:
-        con.execute("""DELETE FROM contact_sentiment o WHERE NOT EXISTS (
-                           SELECT 1 FROM _st s WHERE s.record_id = o.record_id AND s.text_key = o.text_key)""")
-        con.execute("INSERT INTO contact_sentiment SELECT * FROM _cs")
-    else:
-        con.execute("CREATE OR REPLACE TABLE contact_sentiment AS SELECT * FROM _cs")
-    con.unregister("_cs")
-    con.execute("DROP TABLE _st")
+    _store_kept(con, "contact_sentiment", "_st", "text_key", tbl, reuse)
     return len(rows)
 
 
 def read_failure_in_text(con: duckdb.DuckDBPyConnection, cache_dir: Path, *, incremental: bool = True) -> int:
-    """``contact_text_failure(record_id, p_failure, failure_type)`` for contacts with the customer's own words.
+    """``contact_text_failure(record_id, p_failure, failure_type, text_key)`` for contacts with the customer's own words.
 
     Incremental: unchanged texts keep their reading; new and changed texts are read by a model fitted
     on a sample of themselves.  Returns how many texts were read now.
@@ -233,28 +249,14 @@ def read_failure_in_text(con: duckdb.DuckDBPyConnection, cache_dir: Path, *, inc
 
     con.execute("""CREATE OR REPLACE TEMP TABLE _tx AS SELECT record_id, text, md5(text) AS text_key
                    FROM contact WHERE valid_to IS NULL AND text IS NOT NULL""")
-    reuse = incremental and _table_exists(con, "contact_text_failure") and "text_key" in {
-        r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                  "WHERE table_name = 'contact_text_failure'").fetchall()}
-    if reuse:
-        rows = con.execute("""SELECT t.record_id, t.text, t.text_key FROM _tx t ANTI JOIN contact_text_failure o
-                              ON o.record_id = t.record_id AND o.text_key = t.text_key ORDER BY t.record_id""").fetchall()
-    else:
-        rows = con.execute("SELECT record_id, text, text_key FROM _tx ORDER BY record_id").fetchall()
+    reuse, rows = _changed_rows(con, "contact_text_failure", "_tx", "t.record_id, t.text, t.text_key", "text_key",
+                                incremental)
     probs = failure_probability([r[1] for r in rows], Embedder(cache_dir)) if rows else []
     tbl = pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),
                     "p_failure": pa.array([p for p, _ in probs], pa.float64()),
                     "failure_type": pa.array([t for _, t in probs], pa.string()),
                     "text_key": pa.array([r[2] for r in rows], pa.string())})
-    con.register("_tf", tbl)
-    if reuse:
-        con.execute("""DELETE FROM contact_text_failure o WHERE NOT EXISTS (
-                           SELECT 1 FROM _tx t WHERE t.record_id = o.record_id AND t.text_key = o.text_key)""")
-        con.execute("INSERT INTO contact_text_failure SELECT * FROM _tf")
-    else:
-        con.execute("CREATE OR REPLACE TABLE contact_text_failure AS SELECT * FROM _tf")
-    con.unregister("_tf")
-    con.execute("DROP TABLE _tx")
+    _store_kept(con, "contact_text_failure", "_tx", "text_key", tbl, reuse)
     return len(rows)
 
 
