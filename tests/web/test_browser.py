@@ -41,12 +41,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _serve(path: Path) -> Iterator[str]:
-    """uvicorn on a free loopback port in a subprocess, serving the workspace at ``path``."""
+def _serve(path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """uvicorn on a free loopback port in a subprocess, serving the workspace at ``path`` (``env`` added)."""
     port = _free_port()
     code = (f"import uvicorn; from cxchain.web.app import create_app; "
             f"uvicorn.run(create_app({str(path)!r}), host='127.0.0.1', port={port}, log_level='warning')")
-    proc = subprocess.Popen([sys.executable, "-c", code])
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from cxchain.workspace import Workspace
 
 from .oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
-from .test_browser import ARGS, CHROMIUM, SHOTS, _free_port, sync_api
+from .test_browser import ARGS, CHROMIUM, SHOTS, _serve, sync_api
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +20,10 @@ def sso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     path = tmp_path_factory.mktemp("sso-browser") / "ws"
     Workspace.init(path, sector="council", overrides={"web.oidc.issuer": provider.issuer,
                                                       "web.oidc.client_id": CLIENT_ID})
-    port = _free_port()
-    code = (f"import uvicorn; from cxchain.web.app import create_app; "
-            f"uvicorn.run(create_app({str(path)!r}), host='127.0.0.1', port={port}, log_level='warning')")
-    proc = subprocess.Popen([sys.executable, "-c", code],
-                            env={**os.environ, "CXCHAIN_OIDC_CLIENT_SECRET": CLIENT_SECRET})
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
-        yield base, provider
+        with _serve(path, {"CXCHAIN_OIDC_CLIENT_SECRET": CLIENT_SECRET}) as base:
+            yield base, provider
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
         provider.stop()
 
 
