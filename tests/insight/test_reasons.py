@@ -87,6 +87,25 @@ def test_coded_prior_learned_and_used(council) -> None:
         council.predict(texts, ivr=["1"])
 
 
+def test_a_broad_code_does_not_outvote_the_text(council) -> None:
+    """A wrap code shared by a whole service (``CTAX``) is mostly its commonest reason only because that
+    reason is common.  Its prior enters as a likelihood ratio learned from soft counts, so a hesitant
+    "Pay council tax" IVR option keeps its own reason, and the call legs that carry both the option and
+    the broad code do not pass the commonest reason on to the whole IVR branch."""
+    bill = "Why is my council tax bill higher than last year?"
+    pothole = "There's a deep pothole on the high street that damaged my tyre"
+    texts = [bill] * 40 + ["Pay council tax (£). CTAX"] * 10 + ["Pay council tax (£)"] * 30 + [pothole] * 20
+    coded = ["CTAX"] * 50 + ["Pay council tax (£)"] * 30 + ["HIGHWAYS"] * 20
+    ivr = ["1>1"] * 40 + ["1>2"] * 40 + ["3>1"] * 20
+    plain = council.predict(texts)
+    assert [plain[i].reason_id for i in (0, 40, 50, 80)] == [
+        "ctax.bill_explained", "ctax.pay_or_instalments", "ctax.pay_or_instalments", "streets.road_pavement_defect"]
+    preds = council.predict(texts, coded=coded, ivr=ivr)
+    assert [p.reason_id for p in preds] == [p.reason_id for p in plain]
+    # the IVR branch's own evidence makes its option more certain
+    assert preds[50].confidence > plain[50].confidence
+
+
 def test_few_shot_beats_zero_shot_on_banking(embedder, banking_sample) -> None:
     train = [(r["text"], r["category"]) for r in banking_sample if r["split"] == "train"]
     test = [(r["text"], r["category"]) for r in banking_sample if r["split"] == "test"]

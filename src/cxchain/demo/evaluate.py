@@ -18,7 +18,7 @@ from typing import Any
 
 from ..workspace import Workspace
 
-__all__ = ["FINDING_KIND", "demand_accuracy", "planted_findings"]
+__all__ = ["FINDING_KIND", "demand_accuracy", "planted_findings", "reason_agreement"]
 
 #: Planted truth kind (truth.json) -> the finding kind that estimates it.
 FINDING_KIND = {"policy_change": "failure_shift", "repeat_hot_spot": "repeat_hotspot", "csat_driver": "csat_driver"}
@@ -42,6 +42,50 @@ def demand_accuracy(ws: Workspace, truth_contacts: Path) -> dict[str, dict[str, 
                    avg(CAST(g.demand = 'unknown' AS DOUBLE))
             FROM got g JOIN truth t USING (source, source_key) GROUP BY ROLLUP (g.source) ORDER BY 1""").fetchall()
     return {str(s): {"accuracy": round(float(a), 4), "n": int(n), "unknown": round(float(u), 4)} for s, a, n, u in rows}
+
+
+def reason_agreement(ws: Workspace, truth_contacts: Path) -> dict[str, Any]:
+    """How consistently the classifier puts each generator reason's contacts under one workspace reason.
+
+    The two taxonomies differ, so there is no accuracy to compute; what must hold is that a
+    generator reason lands mostly in one workspace reason and that distinct generator reasons do not
+    collapse into the same one.  Per generator reason: its contacts ``n``, the ``majority`` workspace
+    reason and the ``share`` of its contacts there.  Overall: ``agreement`` (the contact-weighted
+    share), ``collisions`` (workspace reasons that are the majority of more than one generator
+    reason, with those reasons) and ``one_to_one``: the share of contacts on their generator reason's
+    workspace reason when each workspace reason may stand for one generator reason only (the best such
+    matching), which, unlike ``agreement``, counts a collapse of several reasons into one as an error.
+    """
+    import duckdb
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE truth AS SELECT source, source_key, reason_id AS g FROM read_parquet('{Path(truth_contacts)}') "
+                "WHERE entity = 'contact' AND reason_id IS NOT NULL")
+    with ws.store.read() as d:
+        con.register("got", d.sql("SELECT source, source_key, reason_id AS r FROM contact_fact").to_arrow_table())
+        rows = con.execute("""
+            SELECT g, r, count(*) AS n FROM got JOIN truth USING (source, source_key)
+            GROUP BY ALL ORDER BY g, n DESC, r""").fetchall()
+    per: dict[str, dict[str, Any]] = {}
+    for g, r, n in rows:
+        e = per.setdefault(str(g), {"n": 0, "majority": str(r), "top": int(n)})
+        e["n"] += int(n)
+    total = sum(e["n"] for e in per.values())
+    owners: dict[str, list[str]] = {}
+    for g, e in per.items():
+        e["share"] = round(e.pop("top") / e["n"], 4)
+        owners.setdefault(e["majority"], []).append(g)
+    gs, rs = sorted(per), sorted({str(r) for _, r, _ in rows})
+    votes = np.zeros((len(gs), len(rs)))
+    for g, r, n in rows:
+        votes[gs.index(str(g)), rs.index(str(r))] = n
+    matched = votes[linear_sum_assignment(-votes)].sum() if total else 0.0
+    return {"reasons": per,
+            "agreement": round(sum(e["share"] * e["n"] for e in per.values()) / total, 4) if total else 0.0,
+            "one_to_one": round(float(matched) / total, 4) if total else 0.0,
+            "collisions": {r: sorted(gs) for r, gs in sorted(owners.items()) if len(gs) > 1}}
 
 
 def planted_findings(ws: Workspace, manifest: dict[str, Any], *, top: int = 5, tolerance: float = 0.10) -> list[dict[str, Any]]:

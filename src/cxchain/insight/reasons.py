@@ -386,10 +386,10 @@ class ReasonClassifier:
                 else:
                     out[i] = Prediction(UNCLASSIFIED, round(float(1 - P[u].max()), 4), str(method_u[u]), langs[i])
         final = [p for p in out if p is not None]
-        for name, seq in (("coded", coded), ("ivr", ivr)):
-            if seq is not None:
-                final = self._apply_code_prior(final, seq, row_P, ok_u, row_u, name,
-                                               (code_evidence or {}).get(name))
+        passes = [(name, *self._code_priors(seq, row_P, ok_u, row_u, name, (code_evidence or {}).get(name)))
+                  for name, seq in (("coded", coded), ("ivr", ivr)) if seq is not None]
+        if passes:
+            final = self._apply_code_priors(final, passes, row_P, ok_u, row_u)
         return final
 
     # ------------------------------------------------------------------------------------------
@@ -465,55 +465,78 @@ class ReasonClassifier:
         self._bulk = state["model"]
         self._bulk_given = True
 
-    def _apply_code_prior(self, preds: list[Prediction], codes: Sequence[Any], row_P: dict[int, np.ndarray],
-                          ok_u: np.ndarray, row_u: np.ndarray, name: str,
-                          evidence: dict[str, Counter[str]] | None = None) -> list[Prediction]:
+    def _code_priors(self, codes: Sequence[Any], row_P: dict[int, np.ndarray], ok_u: np.ndarray,
+                     row_u: np.ndarray, name: str, evidence: dict[str, Counter[str]] | None
+                     ) -> tuple[list[str], dict[str, np.ndarray], np.ndarray, set[str]]:
+        """What each code says about the reason: ``(row keys, P(reason | code), P(reason), direct codes)``.
+
+        A code equal to a reason's id or name is direct.  Any other code's prior is learned from the
+        text probabilities of the rows that carry it (soft counts: a hesitant "Pay council tax" text
+        still counts towards paying, where counting only confident predictions would credit the
+        reasons whose texts happen to be easy) plus ``evidence`` from earlier runs; ``P(reason)`` is
+        the same over every coded row, so a prior can enter as a likelihood ratio.
+        """
         R = len(self.reason_ids)
         index = {rid: i for i, rid in enumerate(self.reason_ids)}
         by_name = {self.taxonomy.get(rid).name.strip().lower(): i for i, rid in enumerate(self.reason_ids)}
-        counts: dict[str, Counter[int]] = defaultdict(Counter)
         keys = [str(c).strip() if c is not None and str(c).strip() and str(c) != "nan" else "" for c in codes]
-        for i, (p, k) in enumerate(zip(preds, keys, strict=True)):
-            if k and p.reason_id != UNCLASSIFIED and p.confidence >= 0.5 and i in row_P:
-                counts[k][index[p.reason_id]] += 1
+        counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(R))
+        for i, k in enumerate(keys):
+            if k and i in row_P and ok_u[row_u[i]]:
+                counts[k] += row_P[i]
         for k, by_reason in (evidence or {}).items():
             for rid, m in by_reason.items():
                 if rid in index:
                     counts[k][index[rid]] += m
         priors: dict[str, np.ndarray] = {}
+        direct_keys: set[str] = set()
         for k in set(keys) - {""}:
             direct = index.get(k, by_name.get(k.lower()))
             if direct is not None:
                 pr = np.full(R, 0.1 / R)
                 pr[direct] += 0.9
                 priors[k] = pr
-                continue
-            c = counts.get(k)
-            total = sum(c.values()) if c else 0
-            if total < 5:
-                continue
-            assert c is not None
-            pr = np.full(R, 1.0 / R)  # add-one-reason smoothing
-            for r, m in c.items():
-                pr[r] += m
-            priors[k] = pr / pr.sum()
+                direct_keys.add(k)
+            elif k in counts and counts[k].sum() >= 5:
+                pr = counts[k] + 1.0 / R  # add-one-reason smoothing
+                priors[k] = pr / pr.sum()
+        base = sum(counts.values(), np.zeros(R)) + 1.0
         self.report[f"{name}_codes_mapped"] = len(priors)
+        return keys, priors, base / base.sum(), direct_keys
+
+    def _apply_code_priors(self, preds: list[Prediction], passes: list[tuple[str, list[str], dict[str, np.ndarray],
+                                                                            np.ndarray, set[str]]],
+                           row_P: dict[int, np.ndarray], ok_u: np.ndarray, row_u: np.ndarray) -> list[Prediction]:
+        """Combine each row's text probabilities with what its codes say.
+
+        With a usable text, the posterior multiplies the text's probabilities by each learned code's
+        likelihood ratio P(reason | code) / P(reason), not by the prior itself: a broad code such as
+        ``CTAX`` is mostly the commonest council-tax reason only because that reason is common, and
+        must not out-vote a text that says "pay".  A direct code multiplies by its prior (it names the
+        reason).  A wrap code often restates the IVR route, so the two are not independent evidence:
+        only the code of a row that singles out a reason most strongly (the largest likelihood ratio)
+        is used; on the 20,000-contact council demo, multiplying both agreed 1.3 points less with the
+        generator's reasons.  Without a usable text, the most decisive prior (at least 0.6) labels
+        the row.
+        """
         out: list[Prediction] = []
-        for i, (p, k) in enumerate(zip(preds, keys, strict=True)):
-            prior = priors.get(k)
-            if prior is None or p.method == "non_english":
+        for i, p in enumerate(preds):
+            found = [(name, priors[keys[i]], base, keys[i] in direct)
+                     for name, keys, priors, base, direct in passes if keys[i] in priors]
+            if not found or p.method == "non_english":
                 out.append(p)
-                continue
-            if i in row_P and ok_u[row_u[i]]:
-                post = row_P[i] * prior
+            elif i in row_P and ok_u[row_u[i]]:
+                # the code that singles out a reason most strongly against the base rate
+                _, prior, base, is_direct = max(found, key=lambda f: np.inf if f[3] else float((f[1] / f[2]).max()))
+                post = row_P[i] * (prior if is_direct else prior / base)
                 post = post / post.sum()
                 r = int(post.argmax())
                 out.append(Prediction(self.reason_ids[r], round(float(post[r]), 4), p.method, p.language))
-            elif float(prior.max()) >= 0.6:
-                r = int(prior.argmax())
-                out.append(Prediction(self.reason_ids[r], round(float(prior[r]) * 0.8, 4), name, p.language))
             else:
-                out.append(p)
+                name, prior, _, _ = max(found, key=lambda f: float(f[1].max()))
+                r = int(prior.argmax())
+                out.append(Prediction(self.reason_ids[r], round(float(prior[r]) * 0.8, 4), name, p.language)
+                           if float(prior[r]) >= 0.6 else p)
         return out
 
 
