@@ -1,8 +1,8 @@
 """The loop on the sample organisation: planted initiatives measured as planted (one session-scoped demo).
 
-The demo initiatives target weekly contacts about the mapped workspace reason (metric ``volume``): weekly
-*failure* contacts per classified reason are about one a week in an 8,000-contact demo, too sparse for an
-interrupted time series with a 14-week pre-period.
+The demo initiatives target weekly failure contacts about the mapped workspace reason where the 13 weeks
+before go-live average at least ``demo_loop.MIN_WEEKLY_FAILURE`` a week, else weekly contacts about it
+(``demo_loop.target_filters``).
 """
 
 from __future__ import annotations

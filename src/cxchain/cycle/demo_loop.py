@@ -8,8 +8,9 @@ initiatives act - found from the data, not from a list: the generator's reason o
 those reasons wherever the opportunity ranking puts them (a team that already knows which changes it is
 making reads further down the list, it does not re-rank it), so the loop does not depend on the planted
 reasons being ranked first.  It creates the two initiatives with the planted go-live dates under those
-accepted priorities, closes the cycle (which measures them), opens the next cycle and proposes its plan,
-which now takes the outcomes into account.
+accepted priorities, each targeting weekly failure contacts about its reason where there are enough to
+measure (:func:`target_filters`), closes the cycle (which measures them), opens the next cycle and proposes
+its plan, which now takes the outcomes into account.
 """
 
 from __future__ import annotations
@@ -28,14 +29,38 @@ from .cycles import close_cycle, open_cycle
 
 __all__ = ["run_demo_loop", "map_generator_reasons"]
 
-#: The demo's target metric: weekly contacts about the reason (all demand).  See the module notes in
-#: ``tests/cycle/test_cycle.py`` and the report: weekly *failure* contacts per classified reason are about one a
-#: week in the 8,000-contact demo, too sparse for an interrupted time series on a 14-week pre-period.
+#: The demo's target metric: weekly contacts about the reason (``volume``), failure contacts only
+#: where there is enough of it to measure (see :func:`target_filters`).
 DEMO_METRIC = "volume"
+
+#: Weekly failure contacts (mean of the 13 weeks before go-live) below which an initiative targets all
+#: contacts about its reason instead: an interrupted time series of counts near one a week has no power.
+MIN_WEEKLY_FAILURE = 3.0
+
+
+def target_filters(ws: Workspace, reason_id: str, go_live: date) -> dict[str, Any]:
+    """The metric filters of an initiative that cuts avoidable contacts about ``reason_id``.
+
+    What such a change should move is failure demand, so the target is weekly *failure* contacts about
+    the reason when the 13 weeks before ``go_live`` (the go-live date, or the data's end for a change
+    still to come) average at least :data:`MIN_WEEKLY_FAILURE` of them;
+    otherwise weekly contacts about the reason (all demand), which a smaller organisation can measure.
+    """
+    from ..redesign.initiatives import target_series
+
+    failure = {"reason_id": reason_id, "demand": "failure"}
+    with ws.store.read() as con:
+        weekly = target_series(con, ws.settings, DEMO_METRIC, failure, end=go_live)
+    before = weekly["value"].tail(13)
+    return failure if len(before) and float(before.mean()) >= MIN_WEEKLY_FAILURE else {"reason_id": reason_id}
 
 
 def map_generator_reasons(ws: Workspace, truth_contacts: Any, reasons: list[str]) -> dict[str, str]:
-    """Generator reason -> workspace reason by majority vote of the classified reason of its contacts."""
+    """Generator reason -> workspace reason by majority vote of the classified reason of its contacts.
+
+    Distinct generator reasons get distinct workspace reasons: the largest votes are assigned first, and
+    a generator reason whose first choice is taken gets its next (two planted initiatives on one
+    workspace reason could not be measured apart)."""
     import polars as pl
 
     df = truth_contacts.filter(pl.col("entity") == "contact").filter(pl.col("reason_id").is_in(reasons))
@@ -55,12 +80,17 @@ def map_generator_reasons(ws: Workspace, truth_contacts: Any, reasons: list[str]
         g = keys.get((s, k))
         if g is not None:
             votes[g][rid] += 1
-    out = {}
     for g, c in votes.items():
         if not c:
             raise CxchainError(f"No classified contact of generator reason {g} was found in the workspace.")
-        out[g] = c.most_common(1)[0][0]
-    return out
+    out: dict[str, str] = {}
+    for _, g, rid in sorted(((n, g, rid) for g, c in votes.items() for rid, n in c.items()),
+                            key=lambda x: (-x[0], x[1], x[2])):
+        if g not in out and rid not in out.values():
+            out[g] = rid
+    for g, c in votes.items():  # more generator reasons than workspace reasons voted for: share the best
+        out.setdefault(g, c.most_common(1)[0][0])
+    return {g: out[g] for g in votes}
 
 
 def _areas(group: str | None) -> list[dict[str, str]]:
@@ -131,7 +161,7 @@ def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") 
             start=go - timedelta(weeks=2),
             go_live=go,
             metric_id=DEMO_METRIC,
-            metric_filters={"reason_id": p["reason_id"]},
+            metric_filters=target_filters(ws, p["reason_id"], go),
             target_change=-0.2,
             status="live",
             actor=actor,
@@ -165,7 +195,7 @@ def run_demo_loop(ws: Workspace, truth: dict[str, Any], *, actor: str = "demo") 
             start=as_of,
             go_live=as_of + timedelta(weeks=6),
             metric_id=DEMO_METRIC,
-            metric_filters={"reason_id": p["reason_id"]},
+            metric_filters=target_filters(ws, p["reason_id"], as_of),
             target_change=-0.2,
             actor=actor,
         )

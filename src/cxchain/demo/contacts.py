@@ -103,7 +103,11 @@ def generate(seed_seq: np.random.SeedSequence, n: int, reasons: tuple[Reason, ..
 
     keep = day < days
     drop_u = streams[7].random(m)
-    keep &= ~((reason == i_worked) & failure & (day >= day_of["worked"]) & (drop_u < eff.worked_drop))
+    prevented = (reason == i_worked) & failure & (day >= day_of["worked"]) & (drop_u < eff.worked_drop)
+    # a prevented contact also prevents the rest of its episode: the follow-ups it would have caused
+    # (episodes are contiguous runs; count the prevented contacts so far within each one)
+    so_far = np.cumsum(prevented)
+    keep &= (so_far - np.repeat(so_far[starts] - prevented[starts], size)) == 0
     idx = np.flatnonzero(keep)
     if len(idx) < n:
         raise RuntimeError("episode model produced too few contacts; raise the oversampling factor")

@@ -30,7 +30,7 @@ COUNCIL: tuple[Reason, ...] = (
     Reason("council_tax.bill_query", "Council tax bill query", "CTAX", "Council Tax", "1>1",
            "Council tax bills and balances", "Revenues", "case", 9.0, 0.30, "CT"),
     Reason("council_tax.payment", "Council tax payments and direct debits", "CTAX", "Council Tax", "1>2",
-           "Pay council tax (£)", "Revenues", "case", 8.0, 0.28, "CT"),
+           "Pay council tax (£)", "Revenues", "case", 8.0, 0.40, "CT"),
     Reason("council_tax.reduction", "Council tax reduction / discounts", "CTAX", "Benefits", "2>2",
            "Council tax reduction", "Revenues", "case", 4.0, 0.25, "CTR"),
     Reason("benefits.housing_benefit", "Housing benefit claims", "BEN", "Benefits", "2>1",
@@ -161,7 +161,7 @@ def effects_for(sector: str, start: date, end: date, on: bool) -> Effects:
         policy_date=policy_date, policy_fail_before=0.25, policy_fail_after=0.55 if on else 0.25,
         repeat_base=0.18, repeat_hot=0.50 if on else 0.18,
         csat_penalty=0.35 if on else 0.0,
-        worked_date=worked_date, worked_drop=0.45 if on else 0.0,
+        worked_date=worked_date, worked_drop=0.70 if on else 0.0,
         flop_date=flop_date,
         **names,
     )
