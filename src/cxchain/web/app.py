@@ -58,6 +58,7 @@ from ..report.export import write_table
 from ..workspace import Workspace
 from . import views
 from .auth import Auth, NotSignedIn, RateLimiter, fmt_number
+from .cache import ViewCache
 from .oidc import sso_enabled
 from .users import ROLES, User, add_user, authenticate, create_session, end_session, remove_user
 
@@ -80,10 +81,15 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message],
 
 
 class SecurityMiddleware:
-    """Pure ASGI: strips a ``.json`` suffix (marking the request as wanting JSON) and adds security headers."""
+    """Pure ASGI: strips a ``.json`` suffix (marking the request as wanting JSON) and adds security headers.
 
-    def __init__(self, app: ASGIApp):
+    ``on_edit`` is called when a request that may change something (not GET, HEAD or OPTIONS) answers, before
+    the answer leaves: the view cache then never serves a page older than the edit (:mod:`cxchain.web.cache`).
+    """
+
+    def __init__(self, app: ASGIApp, on_edit: Callable[[], None] | None = None):
         self.app = app
+        self.on_edit = on_edit
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
@@ -96,8 +102,12 @@ class SecurityMiddleware:
             new = "/" if new in ("", "/index") else new
             scope = {**scope, "path": new, "raw_path": new.encode(), "cx_json": True}
 
+        edit = self.on_edit if scope.get("method") not in ("GET", "HEAD", "OPTIONS") else None
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if edit is not None:
+                    edit()
                 headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
                 headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
                 message = {**message, "headers": headers}
@@ -147,8 +157,10 @@ class PageKit:
     """
 
     def __init__(self, ws: Workspace, auth: Auth, templates: Jinja2Templates,
-                 render: Callable[..., Response], error_page: Callable[[Request, int, str], Response]) -> None:
+                 render: Callable[..., Response], error_page: Callable[[Request, int, str], Response],
+                 cache: ViewCache | None = None) -> None:
         self.ws, self.auth, self.templates, self.render, self.error_page = ws, auth, templates, render, error_page
+        self.cache = cache or ViewCache(ws)
 
 
 # Modules with ``register(app: FastAPI, kit: PageKit) -> None``, imported by name so each stays optional.
@@ -173,13 +185,15 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     app.state.workspace = ws
     app.state.auth = auth
     app.state.limiter = limiter
+    cache = ViewCache(ws)  # views computed once per published state (generation, settings, edits)
+    app.state.cache = cache
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
     templates.env.filters["num"] = fmt_number
     templates.env.globals["chart"] = lambda spec: Markup(render_chart(spec or {}))  # SVG labels escaped by render_chart
     templates.env.globals["ROLES"] = ROLES
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(SecurityMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(SecurityMiddleware, on_edit=cache.note_edit)  # type: ignore[arg-type]
 
     # --- rendering ---------------------------------------------------------------------------------
 
@@ -189,7 +203,7 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         if fmt in ("csv", "xlsx") and ctx.get("tables"):
             return _download(request, ctx, fmt)
         if wants_json(request):
-            return JSONResponse({"ok": status < 400, **_jsonable(ctx)}, status_code=status)
+            return Response(cache.json_body(ctx, ok=status < 400), status_code=status, media_type="application/json")
         page = {**ctx, "user": user, "csrf_token": auth.csrf_of(request), "path": request.url.path,
                 "json_url": (request.url.path.rstrip("/") or "/index") + ".json"}
         resp = templates.TemplateResponse(request, template, page, status_code=status)
@@ -300,12 +314,12 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     def overview(request: Request, user: SignedIn) -> Response:
         """Chain overview: each link's health, the reasons and the next action."""
-        return render(request, "overview.html", views.overview(ws), user=user)
+        return render(request, "overview.html", cache.get("overview", (), lambda: views.overview(ws)), user=user)
 
     @app.get("/data", response_class=HTMLResponse, tags=["pages"])
     def data(request: Request, user: SignedIn) -> Response:
         """Sources with freshness and link coverage; the open quarantine with reasons and fixes."""
-        return render(request, "data.html", views.data(ws), user=user)
+        return render(request, "data.html", cache.get("data", (), lambda: views.data(ws)), user=user)
 
     @app.post("/data/quarantine/replay", tags=["actions"])
     def replay(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "", source: FormStr = "") -> Response:
@@ -320,14 +334,17 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     @app.get("/insight", response_class=HTMLResponse, tags=["pages"])
     def insight(request: Request, user: SignedIn) -> Response:
         """The insight story and its findings, with charts and verbatims (redacted)."""
-        return render(request, "insight.html", views.insight(ws), user=user)
+        return render(request, "insight.html", cache.get("insight", (), lambda: views.insight(ws)), user=user)
 
     @app.get("/insight/findings/{finding_id}", response_class=HTMLResponse, tags=["pages"])
     def finding(request: Request, user: SignedIn, finding_id: str, page: int = 1) -> Response:
         """One finding and the contacts behind its number (drill-down; downloads carry them all)."""
-        everything = request.query_params.get("format") in ("csv", "xlsx")
-        return render(request, "finding.html", views.finding(ws, finding_id, user, page=page, everything=everything),
-                      user=user)
+        if request.query_params.get("format") in ("csv", "xlsx"):  # downloads carry every contact: not kept
+            return render(request, "finding.html", views.finding(ws, finding_id, user, page=page, everything=True),
+                          user=user)
+        ctx = cache.get("finding", (finding_id, page, views.may_read_text(user)),
+                        lambda: views.finding(ws, finding_id, user, page=page))
+        return render(request, "finding.html", ctx, user=user)
 
     @app.get("/insight/metrics/{metric_id}", response_class=HTMLResponse, tags=["pages"])
     def metric(request: Request, user: SignedIn, metric_id: str, by: str = "", period: str = "") -> Response:
@@ -335,21 +352,23 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         cols = [c for c in by.split(",") if c]
         if period and period not in ("week", "month"):
             raise HTTPException(400, "period is week or month.")
-        return render(request, "metric.html", views.metric(ws, metric_id, by=cols, period=period or None), user=user)
+        ctx = cache.get("metric", (metric_id, tuple(cols), period),
+                        lambda: views.metric(ws, metric_id, by=cols, period=period or None))
+        return render(request, "metric.html", ctx, user=user)
 
     @app.get("/areas/{area}", response_class=HTMLResponse, tags=["pages"])
     def area(request: Request, user: SignedIn, area: str) -> Response:
         """A business area's page; an owner sees only their own area."""
         if user.role == "owner" and user.area != area:
             raise HTTPException(403, f"You own the {user.area} area, not {area}.")
-        return render(request, "area.html", views.area(ws, area), user=user)
+        return render(request, "area.html", cache.get("area", (area,), lambda: views.area(ws, area)), user=user)
 
     # --- admin -------------------------------------------------------------------------------------
 
     @app.get("/admin/users", response_class=HTMLResponse, tags=["admin"])
     def users_page(request: Request, user: Admin) -> Response:
         """Users and their roles (admin)."""
-        return render(request, "users.html", views.admin_users(ws), user=user)
+        return render(request, "users.html", cache.get("admin_users", (), lambda: views.admin_users(ws)), user=user)
 
     @app.post("/admin/users", tags=["admin"])
     def users_add(request: Request, user: Admin, username: FormStr, password: FormStr, role: FormStr,
@@ -368,7 +387,7 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         remove_user(ws, username, actor=user.username)
         return RedirectResponse("/admin/users", status_code=303)
 
-    kit = PageKit(ws, auth, templates, render, error_page)
+    kit = PageKit(ws, auth, templates, render, error_page, cache)
     for name in PAGE_MODULES:
         import_module(name).register(app, kit)
     return app

@@ -92,7 +92,7 @@ def _may_edit(ws: Workspace, user: User, initiative_id: str) -> dict[str, Any]:
 
 def register(app: FastAPI, kit: PageKit) -> None:
     """Add the pages of links 3-5 to ``app``."""
-    ws, auth, render = kit.ws, kit.auth, kit.render
+    ws, auth, render, cache = kit.ws, kit.auth, kit.render, kit.cache
 
     def warm() -> None:
         """Compute the opportunities of the published run when the server starts, not on the first request."""
@@ -113,8 +113,9 @@ def register(app: FastAPI, kit: PageKit) -> None:
     def priorities_page(request: Request, user: SignedIn, cycle: str = "", horizon: str = "") -> Response:
         """A cycle's plan (default: the open cycle): priorities with score terms, rationale, findings and
         decisions; the ranked opportunities (``?format=csv&table=opportunities``)."""
-        return render(request, "priorities.html",
-                      loop_views.priorities(ws, cycle_id=cycle or None, horizon=horizon or None), user=user)
+        ctx = cache.get("priorities", (cycle, horizon),
+                        lambda: loop_views.priorities(ws, cycle_id=cycle or None, horizon=horizon or None))
+        return render(request, "priorities.html", ctx, user=user)
 
     @app.post("/priorities/propose", tags=["actions"])
     def priorities_propose(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "",
@@ -147,7 +148,7 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/redesign", response_class=HTMLResponse, tags=["pages"])
     def redesign_page(request: Request, user: SignedIn) -> Response:
         """The redesign board: initiatives grouped by business area."""
-        return render(request, "redesign.html", loop_views.redesign(ws), user=user)
+        return render(request, "redesign.html", cache.get("redesign", (), lambda: loop_views.redesign(ws)), user=user)
 
     @app.post("/redesign/initiatives", tags=["actions"])
     def initiative_add(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "", priority_id: FormStr = "",
@@ -165,7 +166,7 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/redesign/initiatives/{initiative_id}", response_class=HTMLResponse, tags=["pages"])
     def initiative_page(request: Request, user: SignedIn, initiative_id: str) -> Response:
         """One initiative: tasks, dates, target metric (baseline, target), status, change log, measurements."""
-        ctx = loop_views.initiative(ws, initiative_id)
+        ctx = cache.get("initiative", (initiative_id,), lambda: loop_views.initiative(ws, initiative_id))
         ini = ctx["initiative"]
         can = user.role in ("analyst", "admin") or (user.role == "owner" and loop_views.owns(user.area, ini["areas"]))
         return render(request, "initiative.html", {**ctx, "can_edit": can,
@@ -217,7 +218,7 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/cycles", response_class=HTMLResponse, tags=["pages"])
     def cycles_page(request: Request, user: SignedIn) -> Response:
         """Every improvement cycle, with what it held and what came of it."""
-        return render(request, "cycles.html", loop_views.cycles(ws), user=user)
+        return render(request, "cycles.html", cache.get("cycles", (), lambda: loop_views.cycles(ws)), user=user)
 
     @app.post("/cycles/open", tags=["actions"])
     def cycles_open(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "", start: FormStr = "",
@@ -243,4 +244,5 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/cycles/{cycle_id}", response_class=HTMLResponse, tags=["pages"])
     def cycle_page(request: Request, user: SignedIn, cycle_id: str) -> Response:
         """A cycle's report: what we changed and what it did (verdict, effect, interval), with the series."""
-        return render(request, "cycle.html", loop_views.cycle(ws, cycle_id), user=user)
+        return render(request, "cycle.html", cache.get("cycle", (cycle_id,), lambda: loop_views.cycle(ws, cycle_id)),
+                      user=user)

@@ -118,6 +118,11 @@ def _contacts(ws: Workspace, ids: list[str]) -> list[dict[str, Any]]:
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+def may_read_text(user: User) -> bool:
+    """Whether ``user``'s role may read unredacted text, where a workspace keeps any (analysts and admins)."""
+    return user.role in ("admin", "analyst")
+
+
 def finding(ws: Workspace, finding_id: str, user: User, *, page: int = 1, everything: bool = False) -> dict[str, Any]:
     """One finding with the contacts behind its number: a page of them, or ``everything`` (for downloads)."""
     found = next((f for f in ws.findings() if f["id"] == finding_id), None)
@@ -133,7 +138,7 @@ def finding(ws: Workspace, finding_id: str, user: User, *, page: int = 1, everyt
     page = min(max(1, page), pages)
     show = ids if everything else ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     contacts = _contacts(ws, show)
-    hide_text = not ws.settings["privacy.redact_text"] and user.role not in ("admin", "analyst")
+    hide_text = not ws.settings["privacy.redact_text"] and not may_read_text(user)
     if hide_text:  # the workspace keeps unredacted text: only analysts and admins may read it
         contacts = [{**c, "text": None} for c in contacts]
         found = {**found, "verbatims": []}

@@ -1,0 +1,174 @@
+"""Views computed once per published state, so a request reads a small precomputed object.
+
+The web app's pages are views of three things that change rarely compared with how often they are read:
+the published generation (a run publishes a new one), the settings file, and the operational store
+(``ops.sqlite``: plans, initiatives, cycles, the CX Code, users; every edit commits there).  A
+:class:`ViewCache` keys each view's context dict on that state, so the chain health, the CX Code's QA
+scores, the story and the plan are computed once per state instead of on every request.
+
+* **Edits are never hidden.** SQLite's ``PRAGMA data_version`` on one long-lived connection changes
+  whenever any other connection (this process or another) commits to the ops store, so a page read
+  after an edit is recomputed, and an edit based on a stale page is still refused with a 409 by the
+  library (it checks versions, not the cache).
+* **One computes, the others wait** (single flight): fifty clients asking for the overview at once
+  cost one computation, not fifty.
+* **A new run never stalls the app.** When a run publishes a new generation, the first request
+  recomputes the view while requests arriving meanwhile keep getting the previous generation's view
+  (as the app keeps serving the last published run while a run writes the next).  They never get a view
+  older than an edit made through this app (:meth:`ViewCache.note_edit`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ..workspace import Workspace
+
+__all__ = ["ViewCache", "State", "encode"]
+
+#: Entries kept (views times their arguments: drill-down pages and metric slices are many).
+MAX_ENTRIES = 512
+
+
+@dataclass(frozen=True)
+class State:
+    """What every cached view depends on: the published generation, the settings file, the ops store."""
+
+    generation: int | None
+    settings_mtime: int
+    ops_version: int
+
+
+@dataclass
+class _Entry:
+    state: State
+    edits: int  # the number of edits made through this app when the value was computed
+    value: Any
+    body: bytes | None = None  # the JSON twin's encoding, made on first use
+
+
+class ViewCache:
+    """Context dicts of views, one per (view, arguments), recomputed when the published state changes."""
+
+    def __init__(self, ws: Workspace, max_entries: int = MAX_ENTRIES) -> None:
+        self.ws = ws
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Hashable, ...], _Entry] = OrderedDict()
+        self._locks: dict[tuple[Hashable, ...], threading.Lock] = {}
+        self._by_id: dict[int, _Entry] = {}  # id(value) -> entry, for the JSON encoding of a cached value
+        self._guard = threading.Lock()
+        self._ops: sqlite3.Connection | None = None
+        self._ops_lock = threading.Lock()
+        self._edits = 0
+
+    # --- the state ---------------------------------------------------------------------------------
+
+    def _ops_version(self) -> int:
+        """``PRAGMA data_version`` of a connection that never writes: it moves on every commit by any other."""
+        with self._ops_lock:
+            if self._ops is None:
+                path = self.ws.store.root / "ops.sqlite"
+                if not path.exists():
+                    return 0
+                self._ops = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            return int(self._ops.execute("PRAGMA data_version").fetchone()[0])
+
+    def state(self) -> State:
+        """The published state now (a few file reads and one pragma: cheap enough for every request)."""
+        cur = self.ws.store.current() or {}
+        toml = self.ws.path / "cxchain.toml"
+        try:
+            mtime = toml.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
+        return State(cur.get("generation"), mtime, self._ops_version())
+
+    def note_edit(self) -> None:
+        """An edit went through this app: views computed before it are never served again."""
+        with self._guard:
+            self._edits += 1
+
+    # --- the views ---------------------------------------------------------------------------------
+
+    def get(self, view: str, args: tuple[Hashable, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``'s value for ``view`` with ``args`` in the current state, computed once per state.
+
+        Errors are not cached: a view that raises (a finding gone from the new run) raises for each caller.
+        """
+        key = (view, *args)
+        now = self.state()
+        with self._guard:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            lock = self._locks.setdefault(key, threading.Lock())
+            edits = self._edits
+        if entry is not None and entry.state == now:
+            return entry.value
+        stale_ok = (entry is not None and entry.edits == edits and entry.state.generation != now.generation
+                    and entry.state.settings_mtime == now.settings_mtime)
+        if stale_ok and not lock.acquire(blocking=False):
+            return entry.value  # type: ignore[union-attr]  # a new run's view is being computed: the last one meanwhile
+        if not stale_ok:
+            lock.acquire()
+        try:
+            with self._guard:
+                entry = self._entries.get(key)
+                edits = self._edits
+            now = self.state()
+            if entry is not None and entry.state == now:
+                return entry.value  # computed by the request we waited for
+            try:
+                value = compute()
+            except BaseException:
+                with self._guard:
+                    if key not in self._entries:
+                        self._locks.pop(key, None)  # a view that failed leaves nothing behind
+                raise
+            with self._guard:
+                replaced = self._entries.pop(key, None)
+                if replaced is not None:
+                    self._by_id.pop(id(replaced.value), None)
+                self._entries[key] = new = _Entry(now, edits, value)
+                self._by_id[id(value)] = new
+                while len(self._entries) > self.max_entries:
+                    old, gone = self._entries.popitem(last=False)
+                    self._locks.pop(old, None)
+                    self._by_id.pop(id(gone.value), None)
+            return value
+        finally:
+            lock.release()
+
+    def json_body(self, ctx: dict[str, Any], *, ok: bool = True) -> bytes:
+        """The JSON twin's body for ``ctx`` (``{"ok": ok, **ctx}``); encoded once when ``ctx`` is a cached view,
+        so fifty readers of the story share one encoding."""
+        with self._guard:
+            entry = self._by_id.get(id(ctx))
+        if entry is None or entry.value is not ctx or not ok:
+            return encode({"ok": ok, **ctx})
+        if entry.body is None:
+            entry.body = encode({"ok": ok, **ctx})
+        return entry.body
+
+    def clear(self) -> None:
+        """Forget every view (tests; a settings reload)."""
+        with self._guard:
+            self._entries.clear()
+            self._by_id.clear()
+
+
+def _default(o: Any) -> Any:
+    return o.isoformat() if isinstance(o, (date, datetime)) else str(o)
+
+
+def encode(content: Any) -> bytes:
+    """JSON as the app sends it (as Starlette's ``JSONResponse``: UTF-8, compact, no NaN), dates as ISO text and
+    anything else unknown as its text."""
+    return json.dumps(content, default=_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
