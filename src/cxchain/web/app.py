@@ -7,7 +7,7 @@ Routes (every page also answers as JSON: add ``.json`` to the path, ``/index.jso
 ``&table=ID`` when a page has several):
 
 =====================================  ===============================================  ==================
-``GET /healthz``                       liveness probe and published generation            public
+``GET /healthz``                       liveness, published generation, views ready        public
 ``GET|POST /signin``, ``POST /signout``  password sign-in (CSRF, rate limited)             public
 ``GET /signin/sso[/callback]``         single sign-on (OpenID Connect, PKCE)               public
 ``GET /static/...``                    the vendored CSS                                   public
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import date, datetime
 from importlib import import_module
@@ -161,6 +162,9 @@ class PageKit:
                  cache: ViewCache | None = None) -> None:
         self.ws, self.auth, self.templates, self.render, self.error_page = ws, auth, templates, render, error_page
         self.cache = cache or ViewCache(ws)
+        #: Views computed when the server starts (``(view, args, compute)`` as for :meth:`ViewCache.get`), so the
+        #: first readers find them ready; page modules add their summary views.
+        self.warm_views: list[tuple[str, tuple[Any, ...], Callable[[], Any]]] = []
 
 
 # Modules with ``register(app: FastAPI, kit: PageKit) -> None``, imported by name so each stays optional.
@@ -262,7 +266,7 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     def healthz() -> dict[str, Any]:
         """Liveness: always 200 while the process serves; names the published generation."""
         cur = ws.store.current() or {}
-        return {"ok": True, "generation": cur.get("generation")}
+        return {"ok": True, "generation": cur.get("generation"), "views_ready": cache.warmed}
 
     @app.get("/signin", response_class=HTMLResponse, tags=["public"])
     def signin_form(request: Request, next: str = "/") -> Response:
@@ -388,6 +392,17 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         return RedirectResponse("/admin/users", status_code=303)
 
     kit = PageKit(ws, auth, templates, render, error_page, cache)
+    kit.warm_views += [("overview", (), lambda: views.overview(ws)), ("data", (), lambda: views.data(ws)),
+                       ("insight", (), lambda: views.insight(ws))]
     for name in PAGE_MODULES:
         import_module(name).register(app, kit)
+
+    def warm() -> None:
+        """Compute the summary views when the server starts, not on the first requests (minutes at 1M contacts)."""
+        if ws.store.current() is None:
+            cache.warmed = True
+            return
+        threading.Thread(target=cache.warm, args=(kit.warm_views,), name="cxchain-warm-views", daemon=True).start()
+
+    app.router.on_startup.append(warm)
     return app

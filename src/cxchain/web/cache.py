@@ -57,9 +57,11 @@ class _Entry:
 class ViewCache:
     """Context dicts of views, one per (view, arguments), recomputed when the published state changes."""
 
-    def __init__(self, ws: Workspace, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, ws: Workspace, max_entries: int = MAX_ENTRIES, refresh_wait: float = 2.0) -> None:
         self.ws = ws
         self.max_entries = max_entries
+        self.refresh_wait = refresh_wait
+        self.warmed = False  # set by :meth:`warm` when the start-up views are computed
         self._entries: OrderedDict[tuple[Hashable, ...], _Entry] = OrderedDict()
         self._locks: dict[tuple[Hashable, ...], threading.Lock] = {}
         self._by_id: dict[int, _Entry] = {}  # id(value) -> entry, for the JSON encoding of a cached value
@@ -100,7 +102,7 @@ class ViewCache:
     def get(self, view: str, args: tuple[Hashable, ...], compute: Callable[[], Any]) -> Any:
         """``compute()``'s value for ``view`` with ``args`` in the current state, computed once per state.
 
-        Errors are not cached: a view that raises (a finding gone from the new run) raises for each caller.
+        Errors are not kept: a view that raises (a finding gone from the new run) raises for each caller.
         """
         key = (view, *args)
         now = self.state()
@@ -112,39 +114,79 @@ class ViewCache:
             edits = self._edits
         if entry is not None and entry.state == now:
             return entry.value
-        stale_ok = (entry is not None and entry.edits == edits and entry.state.generation != now.generation
-                    and entry.state.settings_mtime == now.settings_mtime)
-        if stale_ok and not lock.acquire(blocking=False):
-            return entry.value  # type: ignore[union-attr]  # a new run's view is being computed: the last one meanwhile
-        if not stale_ok:
-            lock.acquire()
-        try:
+        if (entry is not None and entry.edits == edits and entry.state.generation != now.generation
+                and entry.state.settings_mtime == now.settings_mtime):
+            return self._refresh(key, entry, lock, compute)
+        with lock:  # single flight: the others wait for the one computing
             with self._guard:
                 entry = self._entries.get(key)
-                edits = self._edits
             now = self.state()
             if entry is not None and entry.state == now:
                 return entry.value  # computed by the request we waited for
-            try:
-                value = compute()
-            except BaseException:
-                with self._guard:
-                    if key not in self._entries:
-                        self._locks.pop(key, None)  # a view that failed leaves nothing behind
-                raise
+            return self._compute(key, compute)
+
+    def _compute(self, key: tuple[Hashable, ...], compute: Callable[[], Any]) -> Any:
+        """Compute and keep a view (the caller holds its lock).  The state and edit count are read first, so a
+        change made while computing makes the next request compute again rather than trust this value."""
+        now = self.state()
+        with self._guard:
+            edits = self._edits
+        try:
+            value = compute()
+        except BaseException:
             with self._guard:
-                replaced = self._entries.pop(key, None)
-                if replaced is not None:
-                    self._by_id.pop(id(replaced.value), None)
-                self._entries[key] = new = _Entry(now, edits, value)
-                self._by_id[id(value)] = new
-                while len(self._entries) > self.max_entries:
-                    old, gone = self._entries.popitem(last=False)
-                    self._locks.pop(old, None)
+                gone = self._entries.pop(key, None)  # a view that fails is computed afresh by the next request
+                if gone is not None:
                     self._by_id.pop(id(gone.value), None)
-            return value
-        finally:
-            lock.release()
+                self._locks.pop(key, None)
+            raise
+        with self._guard:
+            replaced = self._entries.pop(key, None)
+            if replaced is not None:
+                self._by_id.pop(id(replaced.value), None)
+            self._entries[key] = new = _Entry(now, edits, value)
+            self._by_id[id(value)] = new
+            while len(self._entries) > self.max_entries:
+                old, gone = self._entries.popitem(last=False)
+                self._locks.pop(old, None)
+                self._by_id.pop(id(gone.value), None)
+        return value
+
+    def _refresh(self, key: tuple[Hashable, ...], entry: _Entry, lock: threading.Lock,
+                 compute: Callable[[], Any]) -> Any:
+        """A run published a new generation: compute the view in the background, and meanwhile answer with the
+        last one.  The request that starts the computation waits up to ``refresh_wait`` seconds for it (at the
+        20,000-contact demo a new view is ready by then, so one person clicking through sees the new run)."""
+        if not lock.acquire(blocking=False):
+            return entry.value  # someone is computing it already
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                self._compute(key, compute)
+            except Exception:  # noqa: BLE001 - the entry is dropped; the next request computes and raises
+                pass
+            finally:
+                lock.release()
+                done.set()
+
+        threading.Thread(target=work, name=f"cxchain-view-{key[0]}", daemon=True).start()
+        if done.wait(self.refresh_wait):
+            with self._guard:
+                fresh = self._entries.get(key)
+            if fresh is None:
+                return self.get(str(key[0]), key[1:], compute)  # it failed: compute here, and raise here
+            return fresh.value
+        return entry.value
+
+    def warm(self, views: list[tuple[str, tuple[Hashable, ...], Callable[[], Any]]]) -> None:
+        """Compute ``views`` now (at start, so the first readers do not wait); a view that fails is skipped."""
+        for view, args, compute in views:
+            try:
+                self.get(view, args, compute)
+            except Exception:  # noqa: BLE001 - the page shows its error when someone asks for it
+                pass
+        self.warmed = True
 
     def json_body(self, ctx: dict[str, Any], *, ok: bool = True) -> bytes:
         """The JSON twin's body for ``ctx`` (``{"ok": ok, **ctx}``); encoded once when ``ctx`` is a cached view,

@@ -36,6 +36,7 @@ def _api(request: Request) -> bool:
 def register(app: FastAPI, kit: PageKit) -> None:
     """Add the CX Code pages to ``app``."""
     ws, render, cache = kit.ws, kit.render, kit.cache
+    kit.warm_views.append(("code", (), lambda: code_views.code_home(ws)))
 
     @app.get("/code", response_class=HTMLResponse, tags=["code"])
     def code_home(request: Request, user: SignedIn) -> Response:

@@ -21,7 +21,6 @@ nothing is saved.  Form posts answer with a redirect to the page; JSON or bearer
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
@@ -94,18 +93,8 @@ def register(app: FastAPI, kit: PageKit) -> None:
     """Add the pages of links 3-5 to ``app``."""
     ws, auth, render, cache = kit.ws, kit.auth, kit.render, kit.cache
 
-    def warm() -> None:
-        """Compute the opportunities of the published run when the server starts, not on the first request."""
-        def work() -> None:
-            try:
-                if ws.store.current() is not None:
-                    loop_views.opportunity_rows(ws)
-            except Exception:  # noqa: BLE001 - a failed warm-up only means the first request computes
-                pass
-
-        threading.Thread(target=work, name="cxchain-warm-priorities", daemon=True).start()
-
-    app.router.on_startup.append(warm)
+    kit.warm_views += [("priorities", ("", ""), lambda: loop_views.priorities(ws)),
+                       ("redesign", (), lambda: loop_views.redesign(ws)), ("cycles", (), lambda: loop_views.cycles(ws))]
 
     # --- priorities ------------------------------------------------------------------------------
 
