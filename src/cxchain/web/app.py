@@ -181,7 +181,8 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     ``signin_window_seconds`` per username and client address.
     """
     ws = Workspace(workspace_path)
-    auth = Auth(ws, secret_key=secret_key, secure_cookies=secure_cookies)
+    cache = ViewCache(ws)  # views computed once per published state (generation, settings, edits)
+    auth = Auth(ws, secret_key=secret_key, secure_cookies=secure_cookies, ops_version=cache.ops_version)
     limiter = RateLimiter(signin_limit, signin_window_seconds)
     app = FastAPI(title="cxchain", version="1", openapi_url=None, docs_url=None, redoc_url=None,
                   description="The cxchain web app. Every page answers as JSON at the same path plus `.json`, "
@@ -189,7 +190,6 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     app.state.workspace = ws
     app.state.auth = auth
     app.state.limiter = limiter
-    cache = ViewCache(ws)  # views computed once per published state (generation, settings, edits)
     app.state.cache = cache
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True

@@ -72,7 +72,7 @@ class ViewCache:
 
     # --- the state ---------------------------------------------------------------------------------
 
-    def _ops_version(self) -> int:
+    def ops_version(self) -> int:
         """``PRAGMA data_version`` of a connection that never writes: it moves on every commit by any other."""
         with self._ops_lock:
             if self._ops is None:
@@ -90,7 +90,7 @@ class ViewCache:
             mtime = toml.stat().st_mtime_ns
         except FileNotFoundError:
             mtime = 0
-        return State(cur.get("generation"), mtime, self._ops_version())
+        return State(cur.get("generation"), mtime, self.ops_version())
 
     def note_edit(self) -> None:
         """An edit went through this app: views computed before it are never served again."""
