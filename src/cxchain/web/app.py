@@ -47,11 +47,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import CxchainError
 from ..report.charts import render_chart
@@ -103,7 +105,9 @@ class SecurityMiddleware:
             new = "/" if new in ("", "/index") else new
             scope = {**scope, "path": new, "raw_path": new.encode(), "cx_json": True}
 
-        edit = self.on_edit if scope.get("method") not in ("GET", "HEAD", "OPTIONS") else None
+        # signing in or out changes no page (only the audit log)
+        edit = self.on_edit if scope.get("method") not in ("GET", "HEAD", "OPTIONS") \
+            and not path.startswith(("/signin", "/signout")) else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -125,15 +129,23 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def signed_in(request: Request) -> User:
-    """Dependency: the signed-in user (session cookie or bearer token), else :class:`NotSignedIn`."""
-    return request.app.state.auth.user_of(request)  # type: ignore[no-any-return]
+async def signed_in(request: Request) -> User:
+    """Dependency: the signed-in user (session cookie or bearer token), else :class:`NotSignedIn`.
+
+    A token or session the app already knows is answered on the event loop; looking one up in the ops store
+    (a file read) goes to a worker thread, as a synchronous dependency would always do.
+    """
+    auth: Auth = request.app.state.auth
+    user = auth.known_user(request)
+    if user is None:
+        user = await run_in_threadpool(auth.user_of, request)
+    return user
 
 
-def require_roles(*allowed: str) -> Callable[[Request], User]:
+def require_roles(*allowed: str) -> Callable[[Request], Awaitable[User]]:
     """Dependency factory: the signed-in user if their role is one of ``allowed``, else 403."""
-    def dep(request: Request) -> User:
-        user = signed_in(request)
+    async def dep(request: Request) -> User:
+        user = await signed_in(request)
         if user.role not in allowed:
             raise HTTPException(403, f"Your role ({user.role}) may not do this; it needs {' or '.join(allowed)}.")
         return user
@@ -399,6 +411,10 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
 
     def warm() -> None:
         """Compute the summary views when the server starts, not on the first requests (minutes at 1M contacts)."""
+        # Requests waiting for a view being computed each hold a worker thread: more than anyio's 40 of them,
+        # so that fifty readers waiting for one new view do not starve the requests that could be answered.
+        to_thread.current_default_thread_limiter().total_tokens = max(
+            100, to_thread.current_default_thread_limiter().total_tokens)
         if ws.store.current() is None:
             cache.warmed = True
             return

@@ -153,6 +153,27 @@ class Auth:
         request.state.cx_bearer = bool(header)
         return user
 
+    def known_user(self, request: Request) -> User | None:
+        """The signed-in user when their token or session is remembered (no file read beyond the ops store's
+        version), else None: then :meth:`user_of` looks it up (and raises :class:`NotSignedIn`)."""
+        cached = getattr(request.state, "cx_user", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        header = request.headers.get("authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            known = self._recall("token", token.strip())[2]
+        else:
+            sid = self.session_id(request)
+            known = self._recall("session", sid)[2] if sid else None
+        if known is None:
+            return None
+        request.state.cx_user, request.state.cx_csrf = known
+        request.state.cx_bearer = bool(header)
+        return known[0]
+
     def _recall(self, kind: str, secret: str) -> tuple[str, int | None, tuple[User, str | None] | None]:
         """The memory key of a token or session (a hash: the secret itself is not kept), and the ops store's
         version now; a remembered identity older than that version or than :attr:`KNOWN_SECONDS` is forgotten."""

@@ -8,14 +8,17 @@ scores, the story and the plan are computed once per state instead of on every r
 
 * **Edits are never hidden.** SQLite's ``PRAGMA data_version`` on one long-lived connection changes
   whenever any other connection (this process or another) commits to the ops store, so a page read
-  after an edit is recomputed, and an edit based on a stale page is still refused with a 409 by the
-  library (it checks versions, not the cache).
+  after an edit is recomputed.  After an edit made through this app (:meth:`ViewCache.note_edit`) no
+  view computed before it is served again: the next readers wait for the new one.  An edit based on
+  a stale page is refused with a 409 by the library in any case (it checks versions, not the cache).
 * **One computes, the others wait** (single flight): fifty clients asking for the overview at once
   cost one computation, not fifty.
-* **A new run never stalls the app.** When a run publishes a new generation, the first request
-  recomputes the view while requests arriving meanwhile keep getting the previous generation's view
-  (as the app keeps serving the last published run while a run writes the next).  They never get a view
-  older than an edit made through this app (:meth:`ViewCache.note_edit`).
+* **A new run never stalls the app.** When a run publishes a new generation (or something else
+  commits to the ops store: an audit record, a command-line edit), the view is recomputed in the
+  background; the request that noticed waits up to ``refresh_wait`` seconds for it, and requests
+  arriving meanwhile get the last view at once (as the app keeps serving the last published run
+  while a run writes the next) instead of queueing behind a computation that takes minutes at a
+  million contacts.
 """
 
 from __future__ import annotations
@@ -114,8 +117,7 @@ class ViewCache:
             edits = self._edits
         if entry is not None and entry.state == now:
             return entry.value
-        if (entry is not None and entry.edits == edits and entry.state.generation != now.generation
-                and entry.state.settings_mtime == now.settings_mtime):
+        if entry is not None and entry.edits == edits and entry.state.settings_mtime == now.settings_mtime:
             return self._refresh(key, entry, lock, compute)
         with lock:  # single flight: the others wait for the one computing
             with self._guard:
@@ -154,8 +156,8 @@ class ViewCache:
 
     def _refresh(self, key: tuple[Hashable, ...], entry: _Entry, lock: threading.Lock,
                  compute: Callable[[], Any]) -> Any:
-        """A run published a new generation: compute the view in the background, and meanwhile answer with the
-        last one.  The request that starts the computation waits up to ``refresh_wait`` seconds for it (at the
+        """A run published a new generation (or the ops store changed, not through this app): compute the view in
+        the background, and meanwhile answer with the last one.  The request that starts the computation waits up to ``refresh_wait`` seconds for it (at the
         20,000-contact demo a new view is ready by then, so one person clicking through sees the new run)."""
         if not lock.acquire(blocking=False):
             return entry.value  # someone is computing it already

@@ -36,7 +36,8 @@ def _api(request: Request) -> bool:
 def register(app: FastAPI, kit: PageKit) -> None:
     """Add the CX Code pages to ``app``."""
     ws, render, cache = kit.ws, kit.render, kit.cache
-    kit.warm_views.append(("code", (), lambda: code_views.code_home(ws)))
+    kit.warm_views += [("code", (), lambda: code_views.code_home(ws)),
+                       ("code_qa", (20, 0), lambda: code_views.qa_sample(ws, n=20, seed=0))]
 
     @app.get("/code", response_class=HTMLResponse, tags=["code"])
     def code_home(request: Request, user: SignedIn) -> Response:
@@ -82,8 +83,8 @@ def register(app: FastAPI, kit: PageKit) -> None:
         """A sample of contacts scored against the principles, to confirm or correct; the agreement rate."""
         if not 1 <= n <= 200:
             raise HTTPException(400, "n is a sample size from 1 to 200.")
-        ctx = cache.get("code_qa", (user.role, n, seed), lambda: code_views.qa(ws, user, n=n, seed=seed))
-        return render(request, "code_qa.html", ctx, user=user)
+        sampled = cache.get("code_qa", (n, seed), lambda: code_views.qa_sample(ws, n=n, seed=seed))
+        return render(request, "code_qa.html", code_views.qa(ws, user, n=n, seed=seed, sampled=sampled), user=user)
 
     @app.post("/code/qa/{action}", tags=["code"])
     async def code_qa_post(request: Request, user: SignedIn, action: str) -> Response:
