@@ -31,8 +31,12 @@ from a session carries the session's CSRF token in a ``csrf_token`` form field; 
 carry no ambient credential and need none.  Single sign-on through OpenID Connect
 (``GET /signin/sso``, :mod:`cxchain.web.oidc`) is on when ``web.oidc.issuer`` is set.
 
-The app holds no business logic: views call the library (:mod:`cxchain.web.views`) and each request
-opens the published generation read-only, so it keeps serving while ``cxchain run`` writes the next.
+The app holds no business logic: views call the library (:mod:`cxchain.web.views`) on the published
+generation, read-only, so it keeps serving while ``cxchain run`` writes the next.  Each view's result is
+kept per published state (generation, settings file, ops-store edits; :mod:`cxchain.web.cache`): the
+chain health, the story, the plan and the CX Code's QA scores are computed once per run, not per
+request, and the summary views are computed when the server starts (``/healthz`` says ``views_ready``).
+Figures under 50 concurrent clients while a run publishes: ``benchmarks/web.py``.
 """
 
 from __future__ import annotations
