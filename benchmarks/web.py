@@ -170,7 +170,11 @@ def main() -> None:
             thread.join()
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # still busy with queued requests: no graceful end needed
+            server.kill()
+            server.wait()
         remove_user(ws, name, actor="benchmark")
     views = {p: {"kind": _kind(p), "requests": len(v), "p50_ms": round(statistics.median(v), 1),
                  "p95_ms": round(_pct(v, 0.95), 1), "max_ms": round(max(v), 1),
