@@ -11,6 +11,7 @@ rather than by routine variation.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -19,12 +20,17 @@ import pandas as pd
 
 from ..errors import CxchainError
 from .principles import Principle
-from .qa import published, score_contacts
+from .qa import _cache_key, published, score_contacts
 
 __all__ = ["MIN_WEEKS", "adherence", "breaches_by_reason"]
 
 #: Fewest charted weeks for process limits.
 MIN_WEEKS = 8
+
+#: Adherence of recent (scores, data end, small number): the web overview, the story and the code page ask for
+#: it on every change of an edit-only state; at a million contacts it takes seconds of pandas from the scores.
+_CACHE: dict[tuple[str, date, int], list[dict[str, Any]]] = {}
+_CACHE_SIZE = 4
 
 
 def _data_end(ws: Any) -> date:
@@ -76,9 +82,13 @@ def adherence(ws: Any, principles: Sequence[Principle] | None = None, *,
     {check id: contacts}}]``; a principle with no per-contact check has ``contacts`` 0 and ``value`` None.
     """
     ps = list(principles) if principles is not None else published(ws)
-    df = scores if scores is not None else score_contacts(ws, ps)
     end = _data_end(ws)
     small = int(ws.settings["metrics.small_number"])
+    scored = _cache_key(ws, ps) if scores is None else None  # the key of the scores score_contacts keeps
+    key = (scored, end, small) if scored is not None else None
+    if key is not None and key in _CACHE:
+        return copy.deepcopy(_CACHE[key])
+    df = scores if scores is not None else score_contacts(ws, ps)
     out = []
     for p in ps:
         d = df[df["principle_id"] == p.id] if len(df) else df
@@ -94,6 +104,10 @@ def adherence(ws: Any, principles: Sequence[Principle] | None = None, *,
             "value": round(k / n, 4) if n >= small else None, "latest": latest, "weeks": weeks,
             "chart": _chart(weeks), "failing_checks": dict(sorted(fails.items(), key=lambda x: -x[1])),
         })
+    if key is not None:
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = copy.deepcopy(out)
     return out
 
 

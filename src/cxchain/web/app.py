@@ -7,7 +7,7 @@ Routes (every page also answers as JSON: add ``.json`` to the path, ``/index.jso
 ``&table=ID`` when a page has several):
 
 =====================================  ===============================================  ==================
-``GET /healthz``                       liveness probe and published generation            public
+``GET /healthz``                       liveness, published generation, views ready        public
 ``GET|POST /signin``, ``POST /signout``  password sign-in (CSRF, rate limited)             public
 ``GET /signin/sso[/callback]``         single sign-on (OpenID Connect, PKCE)               public
 ``GET /static/...``                    the vendored CSS                                   public
@@ -31,14 +31,19 @@ from a session carries the session's CSRF token in a ``csrf_token`` form field; 
 carry no ambient credential and need none.  Single sign-on through OpenID Connect
 (``GET /signin/sso``, :mod:`cxchain.web.oidc`) is on when ``web.oidc.issuer`` is set.
 
-The app holds no business logic: views call the library (:mod:`cxchain.web.views`) and each request
-opens the published generation read-only, so it keeps serving while ``cxchain run`` writes the next.
+The app holds no business logic: views call the library (:mod:`cxchain.web.views`) on the published
+generation, read-only, so it keeps serving while ``cxchain run`` writes the next.  Each view's result is
+kept per published state (generation, settings file, ops-store edits; :mod:`cxchain.web.cache`): the
+chain health, the story, the plan and the CX Code's QA scores are computed once per run, not per
+request, and the summary views are computed when the server starts (``/healthz`` says ``views_ready``).
+Figures under 50 concurrent clients while a run publishes: ``benchmarks/web.py``.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import date, datetime
 from importlib import import_module
@@ -46,11 +51,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import CxchainError
 from ..report.charts import render_chart
@@ -58,6 +65,7 @@ from ..report.export import write_table
 from ..workspace import Workspace
 from . import views
 from .auth import Auth, NotSignedIn, RateLimiter, fmt_number
+from .cache import ViewCache
 from .oidc import sso_enabled
 from .users import ROLES, User, add_user, authenticate, create_session, end_session, remove_user
 
@@ -80,10 +88,15 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message],
 
 
 class SecurityMiddleware:
-    """Pure ASGI: strips a ``.json`` suffix (marking the request as wanting JSON) and adds security headers."""
+    """Pure ASGI: strips a ``.json`` suffix (marking the request as wanting JSON) and adds security headers.
 
-    def __init__(self, app: ASGIApp):
+    ``on_edit`` is called when a request that may change something (not GET, HEAD or OPTIONS) answers, before
+    the answer leaves: the view cache then never serves a page older than the edit (:mod:`cxchain.web.cache`).
+    """
+
+    def __init__(self, app: ASGIApp, on_edit: Callable[[], None] | None = None):
         self.app = app
+        self.on_edit = on_edit
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
@@ -96,8 +109,14 @@ class SecurityMiddleware:
             new = "/" if new in ("", "/index") else new
             scope = {**scope, "path": new, "raw_path": new.encode(), "cx_json": True}
 
+        # signing in or out changes no page (only the audit log)
+        edit = self.on_edit if scope.get("method") not in ("GET", "HEAD", "OPTIONS") \
+            and not path.startswith(("/signin", "/signout")) else None
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if edit is not None:
+                    edit()
                 headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in SECURITY_HEADERS]
                 headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
                 message = {**message, "headers": headers}
@@ -114,15 +133,23 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def signed_in(request: Request) -> User:
-    """Dependency: the signed-in user (session cookie or bearer token), else :class:`NotSignedIn`."""
-    return request.app.state.auth.user_of(request)  # type: ignore[no-any-return]
+async def signed_in(request: Request) -> User:
+    """Dependency: the signed-in user (session cookie or bearer token), else :class:`NotSignedIn`.
+
+    A token or session the app already knows is answered on the event loop; looking one up in the ops store
+    (a file read) goes to a worker thread, as a synchronous dependency would always do.
+    """
+    auth: Auth = request.app.state.auth
+    user = auth.known_user(request)
+    if user is None:
+        user = await run_in_threadpool(auth.user_of, request)
+    return user
 
 
-def require_roles(*allowed: str) -> Callable[[Request], User]:
+def require_roles(*allowed: str) -> Callable[[Request], Awaitable[User]]:
     """Dependency factory: the signed-in user if their role is one of ``allowed``, else 403."""
-    def dep(request: Request) -> User:
-        user = signed_in(request)
+    async def dep(request: Request) -> User:
+        user = await signed_in(request)
         if user.role not in allowed:
             raise HTTPException(403, f"Your role ({user.role}) may not do this; it needs {' or '.join(allowed)}.")
         return user
@@ -147,8 +174,13 @@ class PageKit:
     """
 
     def __init__(self, ws: Workspace, auth: Auth, templates: Jinja2Templates,
-                 render: Callable[..., Response], error_page: Callable[[Request, int, str], Response]) -> None:
+                 render: Callable[..., Response], error_page: Callable[[Request, int, str], Response],
+                 cache: ViewCache | None = None) -> None:
         self.ws, self.auth, self.templates, self.render, self.error_page = ws, auth, templates, render, error_page
+        self.cache = cache or ViewCache(ws)
+        #: Views computed when the server starts (``(view, args, compute)`` as for :meth:`ViewCache.get`), so the
+        #: first readers find them ready; page modules add their summary views.
+        self.warm_views: list[tuple[str, tuple[Any, ...], Callable[[], Any]]] = []
 
 
 # Modules with ``register(app: FastAPI, kit: PageKit) -> None``, imported by name so each stays optional.
@@ -165,7 +197,8 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     ``signin_window_seconds`` per username and client address.
     """
     ws = Workspace(workspace_path)
-    auth = Auth(ws, secret_key=secret_key, secure_cookies=secure_cookies)
+    cache = ViewCache(ws)  # views computed once per published state (generation, settings, edits)
+    auth = Auth(ws, secret_key=secret_key, secure_cookies=secure_cookies, ops_version=cache.ops_version)
     limiter = RateLimiter(signin_limit, signin_window_seconds)
     app = FastAPI(title="cxchain", version="1", openapi_url=None, docs_url=None, redoc_url=None,
                   description="The cxchain web app. Every page answers as JSON at the same path plus `.json`, "
@@ -173,13 +206,14 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     app.state.workspace = ws
     app.state.auth = auth
     app.state.limiter = limiter
+    app.state.cache = cache
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
     templates.env.filters["num"] = fmt_number
     templates.env.globals["chart"] = lambda spec: Markup(render_chart(spec or {}))  # SVG labels escaped by render_chart
     templates.env.globals["ROLES"] = ROLES
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(SecurityMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(SecurityMiddleware, on_edit=cache.note_edit)  # type: ignore[arg-type]
 
     # --- rendering ---------------------------------------------------------------------------------
 
@@ -189,7 +223,7 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         if fmt in ("csv", "xlsx") and ctx.get("tables"):
             return _download(request, ctx, fmt)
         if wants_json(request):
-            return JSONResponse({"ok": status < 400, **_jsonable(ctx)}, status_code=status)
+            return Response(cache.json_body(ctx, ok=status < 400), status_code=status, media_type="application/json")
         page = {**ctx, "user": user, "csrf_token": auth.csrf_of(request), "path": request.url.path,
                 "json_url": (request.url.path.rstrip("/") or "/index") + ".json"}
         resp = templates.TemplateResponse(request, template, page, status_code=status)
@@ -248,7 +282,7 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     def healthz() -> dict[str, Any]:
         """Liveness: always 200 while the process serves; names the published generation."""
         cur = ws.store.current() or {}
-        return {"ok": True, "generation": cur.get("generation")}
+        return {"ok": True, "generation": cur.get("generation"), "views_ready": cache.warmed}
 
     @app.get("/signin", response_class=HTMLResponse, tags=["public"])
     def signin_form(request: Request, next: str = "/") -> Response:
@@ -300,12 +334,12 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     def overview(request: Request, user: SignedIn) -> Response:
         """Chain overview: each link's health, the reasons and the next action."""
-        return render(request, "overview.html", views.overview(ws), user=user)
+        return render(request, "overview.html", cache.get("overview", (), lambda: views.overview(ws)), user=user)
 
     @app.get("/data", response_class=HTMLResponse, tags=["pages"])
     def data(request: Request, user: SignedIn) -> Response:
         """Sources with freshness and link coverage; the open quarantine with reasons and fixes."""
-        return render(request, "data.html", views.data(ws), user=user)
+        return render(request, "data.html", cache.get("data", (), lambda: views.data(ws)), user=user)
 
     @app.post("/data/quarantine/replay", tags=["actions"])
     def replay(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "", source: FormStr = "") -> Response:
@@ -320,14 +354,17 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
     @app.get("/insight", response_class=HTMLResponse, tags=["pages"])
     def insight(request: Request, user: SignedIn) -> Response:
         """The insight story and its findings, with charts and verbatims (redacted)."""
-        return render(request, "insight.html", views.insight(ws), user=user)
+        return render(request, "insight.html", cache.get("insight", (), lambda: views.insight(ws)), user=user)
 
     @app.get("/insight/findings/{finding_id}", response_class=HTMLResponse, tags=["pages"])
     def finding(request: Request, user: SignedIn, finding_id: str, page: int = 1) -> Response:
         """One finding and the contacts behind its number (drill-down; downloads carry them all)."""
-        everything = request.query_params.get("format") in ("csv", "xlsx")
-        return render(request, "finding.html", views.finding(ws, finding_id, user, page=page, everything=everything),
-                      user=user)
+        if request.query_params.get("format") in ("csv", "xlsx"):  # downloads carry every contact: not kept
+            return render(request, "finding.html", views.finding(ws, finding_id, user, page=page, everything=True),
+                          user=user)
+        ctx = cache.get("finding", (finding_id, page, views.may_read_text(user)),
+                        lambda: views.finding(ws, finding_id, user, page=page))
+        return render(request, "finding.html", ctx, user=user)
 
     @app.get("/insight/metrics/{metric_id}", response_class=HTMLResponse, tags=["pages"])
     def metric(request: Request, user: SignedIn, metric_id: str, by: str = "", period: str = "") -> Response:
@@ -335,21 +372,23 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         cols = [c for c in by.split(",") if c]
         if period and period not in ("week", "month"):
             raise HTTPException(400, "period is week or month.")
-        return render(request, "metric.html", views.metric(ws, metric_id, by=cols, period=period or None), user=user)
+        ctx = cache.get("metric", (metric_id, tuple(cols), period),
+                        lambda: views.metric(ws, metric_id, by=cols, period=period or None))
+        return render(request, "metric.html", ctx, user=user)
 
     @app.get("/areas/{area}", response_class=HTMLResponse, tags=["pages"])
     def area(request: Request, user: SignedIn, area: str) -> Response:
         """A business area's page; an owner sees only their own area."""
         if user.role == "owner" and user.area != area:
             raise HTTPException(403, f"You own the {user.area} area, not {area}.")
-        return render(request, "area.html", views.area(ws, area), user=user)
+        return render(request, "area.html", cache.get("area", (area,), lambda: views.area(ws, area)), user=user)
 
     # --- admin -------------------------------------------------------------------------------------
 
     @app.get("/admin/users", response_class=HTMLResponse, tags=["admin"])
     def users_page(request: Request, user: Admin) -> Response:
         """Users and their roles (admin)."""
-        return render(request, "users.html", views.admin_users(ws), user=user)
+        return render(request, "users.html", cache.get("admin_users", (), lambda: views.admin_users(ws)), user=user)
 
     @app.post("/admin/users", tags=["admin"])
     def users_add(request: Request, user: Admin, username: FormStr, password: FormStr, role: FormStr,
@@ -368,7 +407,22 @@ def create_app(workspace_path: str | Path, *, secret_key: str | None = None, sec
         remove_user(ws, username, actor=user.username)
         return RedirectResponse("/admin/users", status_code=303)
 
-    kit = PageKit(ws, auth, templates, render, error_page)
+    kit = PageKit(ws, auth, templates, render, error_page, cache)
+    kit.warm_views += [("overview", (), lambda: views.overview(ws)), ("data", (), lambda: views.data(ws)),
+                       ("insight", (), lambda: views.insight(ws))]
     for name in PAGE_MODULES:
         import_module(name).register(app, kit)
+
+    def warm() -> None:
+        """Compute the summary views when the server starts, not on the first requests (minutes at 1M contacts)."""
+        # Requests waiting for a view being computed each hold a worker thread: more than anyio's 40 of them,
+        # so that fifty readers waiting for one new view do not starve the requests that could be answered.
+        to_thread.current_default_thread_limiter().total_tokens = max(
+            100, to_thread.current_default_thread_limiter().total_tokens)
+        if ws.store.current() is None:
+            cache.warmed = True
+            return
+        threading.Thread(target=cache.warm, args=(kit.warm_views,), name="cxchain-warm-views", daemon=True).start()
+
+    app.router.on_startup.append(warm)
     return app

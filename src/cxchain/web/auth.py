@@ -17,7 +17,8 @@ import hmac
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -59,8 +60,16 @@ class Auth:
     cookie_name = "cx_session"
     signin_cookie = "cx_signin"
 
-    def __init__(self, ws: Workspace, *, secret_key: str | None = None, secure_cookies: bool = False):
+    #: Seconds a recognised session or token is trusted without asking the ops store again, while the store is
+    #: unchanged (a removed user, a revoked token or a sign-out changes it, and ends the trust at once).
+    KNOWN_SECONDS = 60.0
+
+    def __init__(self, ws: Workspace, *, secret_key: str | None = None, secure_cookies: bool = False,
+                 ops_version: Callable[[], int] | None = None):
         self.ws = ws
+        self._ops_version = ops_version  # ViewCache.ops_version: moves on every commit to the ops store
+        self._known: OrderedDict[str, tuple[int, float, User, str | None]] = OrderedDict()
+        self._known_lock = threading.Lock()
         key = secret_key or hmac.new(ws.store.secret().encode(), b"cxchain-web-session", hashlib.sha256).hexdigest()
         self._key = key.encode()
         self.secure_cookies = secure_cookies
@@ -118,19 +127,72 @@ class Auth:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise NotSignedIn("Use `Authorization: Bearer <token>` (create one with `cxchain users token NAME`).")
-            user = user_for_token(self.ws, token.strip())
-            if user is None:
-                raise NotSignedIn("That API token is not valid.")
+            key, version, known = self._recall("token", token.strip())
+            if known is not None:
+                user, csrf = known
+            else:
+                user = user_for_token(self.ws, token.strip())
+                if user is None:
+                    raise NotSignedIn("That API token is not valid.")
+                self._remember(key, version, user, None)
         else:
             sid = self.session_id(request)
-            found = session_user(self.ws, sid) if sid else None
-            if found is None:
+            if not sid:
                 raise NotSignedIn("Sign in first.")
-            user, csrf = found
+            key, version, known = self._recall("session", sid)
+            if known is not None:
+                user, csrf = known
+            else:
+                found = session_user(self.ws, sid)
+                if found is None:
+                    raise NotSignedIn("Sign in first.")
+                user, csrf = found
+                self._remember(key, version, user, csrf)
         request.state.cx_user = user
         request.state.cx_csrf = csrf
         request.state.cx_bearer = bool(header)
         return user
+
+    def known_user(self, request: Request) -> User | None:
+        """The signed-in user when their token or session is remembered (no file read beyond the ops store's
+        version), else None: then :meth:`user_of` looks it up (and raises :class:`NotSignedIn`)."""
+        cached = getattr(request.state, "cx_user", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        header = request.headers.get("authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            known = self._recall("token", token.strip())[2]
+        else:
+            sid = self.session_id(request)
+            known = self._recall("session", sid)[2] if sid else None
+        if known is None:
+            return None
+        request.state.cx_user, request.state.cx_csrf = known
+        request.state.cx_bearer = bool(header)
+        return known[0]
+
+    def _recall(self, kind: str, secret: str) -> tuple[str, int | None, tuple[User, str | None] | None]:
+        """The memory key of a token or session (a hash: the secret itself is not kept), and the ops store's
+        version now; a remembered identity older than that version or than :attr:`KNOWN_SECONDS` is forgotten."""
+        key = kind + ":" + hashlib.sha256(secret.encode()).hexdigest()
+        version = self._ops_version() if self._ops_version is not None else None
+        with self._known_lock:
+            hit = self._known.get(key)
+            if hit is not None and (hit[0] != version or time.monotonic() - hit[1] > self.KNOWN_SECONDS):
+                del self._known[key]
+                hit = None
+        return key, version, (hit[2], hit[3]) if hit is not None else None
+
+    def _remember(self, key: str, version: int | None, user: User, csrf: str | None) -> None:
+        if version is None:
+            return
+        with self._known_lock:
+            self._known[key] = (version, time.monotonic(), user, csrf)
+            while len(self._known) > 4096:
+                self._known.popitem(last=False)
 
     def csrf_of(self, request: Request) -> str:
         return str(getattr(request.state, "cx_csrf", None) or "")

@@ -35,22 +35,27 @@ def _api(request: Request) -> bool:
 
 def register(app: FastAPI, kit: PageKit) -> None:
     """Add the CX Code pages to ``app``."""
-    ws, render = kit.ws, kit.render
+    ws, render, cache = kit.ws, kit.render, kit.cache
+    kit.warm_views += [("code", (), lambda: code_views.code_home(ws)),
+                       ("code_qa", (20, 0), lambda: code_views.qa_sample(ws, n=20, seed=0))]
 
     @app.get("/code", response_class=HTMLResponse, tags=["code"])
     def code_home(request: Request, user: SignedIn) -> Response:
         """The published CX Code: each principle with its evidence, measures, status and adherence."""
-        return render(request, "code.html", code_views.code_home(ws), user=user)
+        return render(request, "code.html", cache.get("code", (), lambda: code_views.code_home(ws)), user=user)
 
     @app.get("/code/principles/{principle_id}", response_class=HTMLResponse, tags=["code"])
     def code_principle(request: Request, user: SignedIn, principle_id: str) -> Response:
         """One principle: versions with who and when, readable diffs, weekly adherence with process limits."""
-        return render(request, "code_principle.html", code_views.principle(ws, principle_id), user=user)
+        ctx = cache.get("code_principle", (principle_id,), lambda: code_views.principle(ws, principle_id))
+        return render(request, "code_principle.html", ctx, user=user)
 
     @app.get("/code/reviews", response_class=HTMLResponse, tags=["code"])
     def code_reviews(request: Request, user: SignedIn) -> Response:
         """Design reviews against the Code, and the form to review an initiative or a described change."""
-        return render(request, "code_reviews.html", code_views.reviews(ws, user), user=user)
+        # what a user may review depends on their role and area, and on nothing else about them
+        ctx = cache.get("code_reviews", (user.role, user.area), lambda: code_views.reviews(ws, user))
+        return render(request, "code_reviews.html", ctx, user=user)
 
     @app.post("/code/reviews", tags=["code"])
     async def code_review_post(request: Request, user: SignedIn) -> Response:
@@ -78,7 +83,8 @@ def register(app: FastAPI, kit: PageKit) -> None:
         """A sample of contacts scored against the principles, to confirm or correct; the agreement rate."""
         if not 1 <= n <= 200:
             raise HTTPException(400, "n is a sample size from 1 to 200.")
-        return render(request, "code_qa.html", code_views.qa(ws, user, n=n, seed=seed), user=user)
+        sampled = cache.get("code_qa", (n, seed), lambda: code_views.qa_sample(ws, n=n, seed=seed))
+        return render(request, "code_qa.html", code_views.qa(ws, user, n=n, seed=seed, sampled=sampled), user=user)
 
     @app.post("/code/qa/{action}", tags=["code"])
     async def code_qa_post(request: Request, user: SignedIn, action: str) -> Response:

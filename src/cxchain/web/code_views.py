@@ -14,7 +14,7 @@ from ..workspace import Workspace
 from .users import User
 from .views import _col, _small, table
 
-__all__ = ["code_home", "principle", "reviews", "qa", "may_review", "may_qa"]
+__all__ = ["code_home", "principle", "reviews", "qa", "qa_sample", "may_review", "may_qa"]
 
 
 def _published(ws: Workspace) -> bool:
@@ -110,23 +110,32 @@ def reviews(ws: Workspace, user: User) -> dict[str, Any]:
     }
 
 
-def qa(ws: Workspace, user: User, *, n: int = 20, seed: int = 0) -> dict[str, Any]:
-    """The QA sample with the automatic verdicts, the agreement rate, and whether this user may confirm."""
+def qa_sample(ws: Workspace, *, n: int = 20, seed: int = 0) -> dict[str, Any]:
+    """The QA sample with the automatic verdicts and the agreement rate, the same for every reader (scoring a
+    million contacts takes minutes: the web app keeps this per published state); :func:`qa` adds the reader."""
     from ..code.qa import agreement, sample
 
     if not _published(ws):
         return {"items": [], "agreement": agreement(ws), "scored": {"verdicts": 0, "failing": 0}, "seed": seed,
-                "note": "There is no published CX Code to score contacts against yet.", "may_qa": may_qa(user),
-                "tables": []}
+                "note": "There is no published CX Code to score contacts against yet.", "tables": []}
     s = sample(ws, n, seed=seed)
-    hide = not ws.settings["privacy.redact_text"] and user.role not in ("admin", "analyst")
-    if hide:  # the workspace keeps unredacted text: only analysts and admins may read it
-        for it in s["items"]:
-            it["text"] = it["agent_text"] = None
     by = [{"principle_id": k, **v} for k, v in s["agreement"]["by_principle"].items()]
-    return {**s, "note": "", "may_qa": may_qa(user), "text_hidden": hide,
+    return {**s, "note": "",
             "tables": [table("agreement", "Agreement with people, by principle",
                              [_col("principle_id", "Principle"), _col("reviewed", "Reviewed"),
                               _col("agreed", "Agreed"), _col("rate", "Agreement", unit="share"),
                               _col("auto_fail_human_pass", "Auto fail, person pass"),
                               _col("auto_pass_human_fail", "Auto pass, person fail")], by, _small(ws))]}
+
+
+def qa(ws: Workspace, user: User, *, n: int = 20, seed: int = 0,
+       sampled: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The QA sample (``sampled``, else :func:`qa_sample`) as ``user`` sees it: whether they may confirm, and
+    without the customers' and agents' words when the workspace keeps unredacted text and their role may not
+    read it."""
+    base = sampled if sampled is not None else qa_sample(ws, n=n, seed=seed)
+    if not base["items"] and base.get("note"):
+        return {**base, "may_qa": may_qa(user)}
+    hide = not ws.settings["privacy.redact_text"] and user.role not in ("admin", "analyst")
+    items = [{**it, "text": None, "agent_text": None} for it in base["items"]] if hide else base["items"]
+    return {**base, "items": items, "may_qa": may_qa(user), "text_hidden": hide}

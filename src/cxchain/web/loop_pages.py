@@ -21,7 +21,6 @@ nothing is saved.  Form posts answer with a redirect to the page; JSON or bearer
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
@@ -92,20 +91,10 @@ def _may_edit(ws: Workspace, user: User, initiative_id: str) -> dict[str, Any]:
 
 def register(app: FastAPI, kit: PageKit) -> None:
     """Add the pages of links 3-5 to ``app``."""
-    ws, auth, render = kit.ws, kit.auth, kit.render
+    ws, auth, render, cache = kit.ws, kit.auth, kit.render, kit.cache
 
-    def warm() -> None:
-        """Compute the opportunities of the published run when the server starts, not on the first request."""
-        def work() -> None:
-            try:
-                if ws.store.current() is not None:
-                    loop_views.opportunity_rows(ws)
-            except Exception:  # noqa: BLE001 - a failed warm-up only means the first request computes
-                pass
-
-        threading.Thread(target=work, name="cxchain-warm-priorities", daemon=True).start()
-
-    app.router.on_startup.append(warm)
+    kit.warm_views += [("priorities", ("", ""), lambda: loop_views.priorities(ws)),
+                       ("redesign", (), lambda: loop_views.redesign(ws)), ("cycles", (), lambda: loop_views.cycles(ws))]
 
     # --- priorities ------------------------------------------------------------------------------
 
@@ -113,8 +102,9 @@ def register(app: FastAPI, kit: PageKit) -> None:
     def priorities_page(request: Request, user: SignedIn, cycle: str = "", horizon: str = "") -> Response:
         """A cycle's plan (default: the open cycle): priorities with score terms, rationale, findings and
         decisions; the ranked opportunities (``?format=csv&table=opportunities``)."""
-        return render(request, "priorities.html",
-                      loop_views.priorities(ws, cycle_id=cycle or None, horizon=horizon or None), user=user)
+        ctx = cache.get("priorities", (cycle, horizon),
+                        lambda: loop_views.priorities(ws, cycle_id=cycle or None, horizon=horizon or None))
+        return render(request, "priorities.html", ctx, user=user)
 
     @app.post("/priorities/propose", tags=["actions"])
     def priorities_propose(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "",
@@ -147,7 +137,7 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/redesign", response_class=HTMLResponse, tags=["pages"])
     def redesign_page(request: Request, user: SignedIn) -> Response:
         """The redesign board: initiatives grouped by business area."""
-        return render(request, "redesign.html", loop_views.redesign(ws), user=user)
+        return render(request, "redesign.html", cache.get("redesign", (), lambda: loop_views.redesign(ws)), user=user)
 
     @app.post("/redesign/initiatives", tags=["actions"])
     def initiative_add(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "", priority_id: FormStr = "",
@@ -165,7 +155,7 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/redesign/initiatives/{initiative_id}", response_class=HTMLResponse, tags=["pages"])
     def initiative_page(request: Request, user: SignedIn, initiative_id: str) -> Response:
         """One initiative: tasks, dates, target metric (baseline, target), status, change log, measurements."""
-        ctx = loop_views.initiative(ws, initiative_id)
+        ctx = cache.get("initiative", (initiative_id,), lambda: loop_views.initiative(ws, initiative_id))
         ini = ctx["initiative"]
         can = user.role in ("analyst", "admin") or (user.role == "owner" and loop_views.owns(user.area, ini["areas"]))
         return render(request, "initiative.html", {**ctx, "can_edit": can,
@@ -217,7 +207,7 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/cycles", response_class=HTMLResponse, tags=["pages"])
     def cycles_page(request: Request, user: SignedIn) -> Response:
         """Every improvement cycle, with what it held and what came of it."""
-        return render(request, "cycles.html", loop_views.cycles(ws), user=user)
+        return render(request, "cycles.html", cache.get("cycles", (), lambda: loop_views.cycles(ws)), user=user)
 
     @app.post("/cycles/open", tags=["actions"])
     def cycles_open(request: Request, user: AnalystOrAdmin, csrf_token: FormStr = "", start: FormStr = "",
@@ -243,4 +233,5 @@ def register(app: FastAPI, kit: PageKit) -> None:
     @app.get("/cycles/{cycle_id}", response_class=HTMLResponse, tags=["pages"])
     def cycle_page(request: Request, user: SignedIn, cycle_id: str) -> Response:
         """A cycle's report: what we changed and what it did (verdict, effect, interval), with the series."""
-        return render(request, "cycle.html", loop_views.cycle(ws, cycle_id), user=user)
+        return render(request, "cycle.html", cache.get("cycle", (cycle_id,), lambda: loop_views.cycle(ws, cycle_id)),
+                      user=user)
