@@ -1,7 +1,8 @@
 """Pages of links 3-5 through the in-process client: priorities, the redesign board, initiatives, cycles.
 
-The shared demo workspace (two cycles from the demo loop: C1 closed with I1 measured, C2 open with I2) is
-read only; tests that change things work on a private copy with an owner of the demo's "Bins" area.
+The shared demo workspace (two cycles from the demo loop: C1 closed with its initiatives measured, C2 open with
+one planned) is read only; tests that change things work on a private copy with an owner of the area of the
+demo's planned initiative.
 """
 
 from __future__ import annotations
@@ -44,12 +45,20 @@ def _numbers(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def _planned(ws: Any) -> str:
+    """The demo's initiative for the next cycle (planned, not yet live)."""
+    return next(d["id"] for d in list_initiatives(ws) if d["status"] == "planned")
+
+
 @pytest.fixture
 def loop_app(copy_ws: Path) -> Any:
-    """An app on a private copy, with Bo owning the demo's Bins area (where I1 and I2 work)."""
+    """An app on a private copy, with Bo owning the business area of the next cycle's planned initiative."""
     from cxchain.workspace import Workspace
 
-    add_user(Workspace(copy_ws), "bo", PASSWORD, role="owner", area="Bins")
+    ws = Workspace(copy_ws)
+    area = get_initiative(ws, _planned(ws))["areas"][0]["area"]
+    assert area != "Waste Services"  # Olly's area: the test needs an owner from elsewhere
+    add_user(ws, "bo", PASSWORD, role="owner", area=area)
     return create_app(copy_ws, signin_limit=10_000)
 
 
@@ -101,6 +110,10 @@ def test_opportunities_and_reports_download(clients: dict[str, TestClient]) -> N
     assert report[0][0] == "id" and report[1][0] == "I1"
     assert c.get("/redesign?format=xlsx").content[:2] == b"PK"
     assert c.get("/redesign/initiatives/I1?format=csv&table=changes").text.startswith("at,actor,field")
+    # the initiative's design reviews against the CX Code (the demo reviews every go-live)
+    reviews = next(t for t in c.get("/redesign/initiatives/I1.json").json()["tables"] if t["id"] == "reviews")
+    assert reviews["rows"] and all(r["verdict"] for r in reviews["rows"])
+    assert c.get("/redesign/initiatives/I1?format=csv&table=reviews").text.startswith("id,subject,verdict")
 
 
 def test_board_groups_by_business_area(clients: dict[str, TestClient], demo_ws: dict[str, Any]) -> None:
@@ -170,25 +183,28 @@ def test_owner_changes_only_their_areas_initiatives_and_only_status_and_tasks(lo
                                                              "csrf_token": olly_token})
     assert r.status_code == 403 and "Waste Services" in r.text
     assert "update-form" not in olly.get("/redesign/initiatives/I2").text
-    bo, token = _client(loop_app, "bo")  # owner of Bins
-    page = bo.get("/redesign/initiatives/I2").text
+    bo, token = _client(loop_app, "bo")  # owner of the planned initiative's area
+    ini = _planned(loop_app.state.workspace)
+    url = f"/redesign/initiatives/{ini}"
+    v = get_initiative(loop_app.state.workspace, ini)["version"]
+    page = bo.get(url).text
     assert "update-form" in page and 'name="title"' not in page.split('id="update-form"')[1].split("</form>")[0]
-    r = bo.post("/redesign/initiatives/I2/update", data={"version": "1", "status": "in_progress", "csrf_token": token},
+    r = bo.post(f"{url}/update", data={"version": str(v), "status": "in_progress", "csrf_token": token},
                 follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/redesign/initiatives/I2"
-    r = bo.post("/redesign/initiatives/I2/tasks", data={"version": "2", "title": "Brief the crews", "owner": "Bo",
-                                                        "due": "2026-11-01", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == url
+    r = bo.post(f"{url}/tasks", data={"version": str(v + 1), "title": "Brief the crews", "owner": "Bo",
+                                      "due": "2026-11-01", "csrf_token": token})
     assert r.status_code == 200
-    d = bo.get("/redesign/initiatives/I2.json").json()
-    assert d["initiative"]["status"] == "in_progress" and d["initiative"]["version"] == 3
+    d = bo.get(f"{url}.json").json()
+    assert d["initiative"]["status"] == "in_progress" and d["initiative"]["version"] == v + 2
     task = d["tables"][1]["rows"][-1]
     assert task["title"] == "Brief the crews" and task["status"] == "open"
-    assert bo.post(f"/redesign/initiatives/I2/tasks/{task['id']}", data={"version": "3", "status": "done",
-                                                                         "csrf_token": token}).status_code == 200
-    log = [(c["actor"], c["field"]) for c in get_initiative(loop_app.state.workspace, "I2")["changes"]]
+    assert bo.post(f"{url}/tasks/{task['id']}", data={"version": str(v + 2), "status": "done",
+                                                       "csrf_token": token}).status_code == 200
+    log = [(c["actor"], c["field"]) for c in get_initiative(loop_app.state.workspace, ini)["changes"]]
     assert log[-3:] == [("bo", "status"), ("bo", "task"), ("bo", f"task:{task['id']}")]
     # the plan is the analysts': an owner changes no title, target or dates, decides nothing, runs no cycle
-    r = bo.post("/redesign/initiatives/I2/update", data={"version": "4", "title": "Mine now", "csrf_token": token})
+    r = bo.post(f"{url}/update", data={"version": str(v + 3), "title": "Mine now", "csrf_token": token})
     assert r.status_code == 403 and "ask an analyst" in r.text
     for path, data in (ACTIONS[0], ACTIONS[1], ACTIONS[2], ACTIONS[6], ACTIONS[7]):
         assert bo.post(path, data={**data, "csrf_token": token}).status_code == 403, path
@@ -196,11 +212,12 @@ def test_owner_changes_only_their_areas_initiatives_and_only_status_and_tasks(lo
 
 def test_forms_need_the_sessions_csrf_token(loop_app: Any) -> None:
     ann, token = _client(loop_app, "ann")
+    ws = loop_app.state.workspace
+    before = get_initiative(ws, "I2")["version"]
     for path, data in ACTIONS:
         assert ann.post(path, data=data).status_code == 403, path
         assert ann.post(path, data={**data, "csrf_token": "forged"}).status_code == 403, path
-    ws = loop_app.state.workspace
-    assert get_initiative(ws, "I2")["version"] == 1 and get_plan(ws)["priorities"][1]["status"] == "rejected"
+    assert get_initiative(ws, "I2")["version"] == before and get_plan(ws)["priorities"][1]["status"] == "rejected"
 
 
 # --- the analyst's flow --------------------------------------------------------------------------
@@ -249,7 +266,8 @@ def test_analyst_closes_and_opens_cycles(loop_app: Any) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/cycles/C2"
     report = ann.get("/cycles/C2.json").json()
     assert report["cycle"]["status"] == "closed"
-    assert {r["id"] for r in report["tables"][0]["rows"]} == {"I1", "I2"}  # every go-live is measured at close
+    go_lives = {d["id"] for d in list_initiatives(loop_app.state.workspace) if d["go_live"]}
+    assert {r["id"] for r in report["tables"][0]["rows"]} == go_lives  # every go-live is measured at close
     assert "open-form" in ann.get("/cycles").text
     r = ann.post("/cycles/open", data={"weeks": "12", "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/cycles/C3"
@@ -288,10 +306,11 @@ def test_a_stale_edit_gets_409_and_the_first_edit_stays(loop_app: Any) -> None:
 def test_simultaneous_edits_one_wins_the_rest_are_told(loop_app: Any) -> None:
     sessions = [_client(loop_app, u) for u in ("ann", "ada", "ann", "ada")]
     codes: list[int] = []
+    v = get_initiative(loop_app.state.workspace, "I2")["version"]
 
     def save(i: int) -> None:
         c, token = sessions[i]
-        codes.append(c.post("/redesign/initiatives/I2/update", data={"version": "1", "title": f"edit {i}",
+        codes.append(c.post("/redesign/initiatives/I2/update", data={"version": str(v), "title": f"edit {i}",
                                                                       "csrf_token": token},
                             follow_redirects=False).status_code)
 
@@ -302,7 +321,7 @@ def test_simultaneous_edits_one_wins_the_rest_are_told(loop_app: Any) -> None:
         t.join()
     assert sorted(codes) == [303, 409, 409, 409]
     got = get_initiative(loop_app.state.workspace, "I2")
-    assert got["version"] == 2 and got["title"].startswith("edit ")
+    assert got["version"] == v + 1 and got["title"].startswith("edit ")
     assert [c["new"] for c in got["changes"] if c["field"] == "title"] == [f'"{got["title"]}"']
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..code.review import reviews_of
 from ..cycle.cycles import cycle_report, list_cycles
 from ..errors import NotFoundError
 from ..priorities.opportunities import opportunities
@@ -225,6 +226,11 @@ def initiative(ws: Workspace, initiative_id: str) -> dict[str, Any]:
             table("measurements", "Measurements", [_col("measured_at", "Measured"), _col("cycle_id", "Cycle"),
                                                    _col("data_to", "Data to"), *_MEASUREMENT_COLS],
                   [_measurement_row(m) for m in ms], small),
+            table("reviews", "Design reviews against the CX Code", [
+                _col("id", "Review"), _col("subject", "Change"), _col("verdict", "Verdict"), _col("score", "Score"),
+                _col("summary", "Summary"), _col("actor", "By"), _col("at", "When")],
+                [{k: r[k] for k in ("id", "subject", "verdict", "score", "summary", "actor", "at")}
+                 for r in reviews_of(ws, initiative_id)], 0),
             table("changes", "Change log", [
                 _col("at", "When"), _col("actor", "Who"), _col("field", "What"), _col("old", "Was"),
                 _col("new", "Now"), _col("version", "Version")], d["changes"], 0),
