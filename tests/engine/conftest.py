@@ -27,3 +27,18 @@ def spark_engine(spark_session: object, tmp_path: Path) -> object:
     from cxchain.engine.spark import SparkEngine
 
     return SparkEngine(tmp_path / "spark", session=spark_session)  # type: ignore[arg-type]
+
+
+#: The parity tests' sample organisation (see test_parity.py for why 300 contacts).
+PARITY_CONTACTS = 300
+
+
+@pytest.fixture(scope="session")
+def parity_demo(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """One sample organisation, built on DuckDB, for every parity test of the session."""
+    from cxchain import Workspace
+    from cxchain.demo.workspace import build_demo
+
+    path = tmp_path_factory.mktemp("parity") / "ws"
+    build_demo(path, contacts=PARITY_CONTACTS, seed=7)
+    return Workspace(path)

@@ -97,3 +97,15 @@ def test_tables_round_trip_through_remote_style_storage(spark_session: object, t
     eng.export_duckdb(duck, ["u"])
     assert duck.execute("SELECT * FROM u ORDER BY j").fetchall() == [
         (2, datetime(2025, 3, 3, 9, 0), "a", 0.5), (4, None, None, None)]
+
+
+def test_strftime_formats_become_java_patterns() -> None:
+    from cxchain.engine.sql import java_pattern
+
+    assert java_pattern("%Y-%m-%dT%H:%M:%S") == "yyyy-M-d'T'H:m:s"  # one-letter fields read '1' and '01'
+    assert java_pattern("%Y%m%d") == "yyyyMMdd"  # fixed widths where numbers touch
+    assert java_pattern("%d %b %Y %H:%M") == "d MMM yyyy H:m"
+    (sql,) = to_spark("SELECT try_strptime(s, ['%a %d %b %Y', '%d/%m/%y']) FROM t")
+    assert "TRY_TO_TIMESTAMP" in sql and "'d/M/yy'" in sql and "REGEXP_REPLACE" in sql
+    with pytest.raises(ValueError, match="no Spark translation"):
+        java_pattern("%U")

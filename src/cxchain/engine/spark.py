@@ -88,9 +88,11 @@ def start_session(master: str = "local[2]", *, driver_memory: str = "1g", shuffl
 
 
 #: Session settings the answers depend on.  DuckDB's TIMESTAMP has no time zone: Spark must read and make
-#: TIMESTAMP_NTZ (not its default, a UTC instant shown in the session zone), and evaluate in UTC.
+#: TIMESTAMP_NTZ (not its default, a UTC instant shown in the session zone), and evaluate in UTC.  Dates are
+#: parsed by the current (java.time) parser only: a text it cannot read is NULL, not an error about the
+#: parser of Spark 2 reading it differently.
 PARITY_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.timestampType": "TIMESTAMP_NTZ",
-               "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
+               "spark.sql.parquet.inferTimestampNTZ.enabled": "true", "spark.sql.legacy.timeParserPolicy": "CORRECTED"}
 
 
 def _parity_conf(spark: SparkSession) -> None:
@@ -288,10 +290,12 @@ class SparkEngine:
             self._create(tree)
             return SparkResult([], [])
         if isinstance(tree, exp.Drop):
-            if tree.this.name in self._tables:
-                self.drop_table(tree.this.name)
-            elif not tree.args.get("exists"):
-                raise CxchainError(f"table {tree.this.name} does not exist")
+            # SQLGlot keeps the dropped tables under "tables" (older versions: "this").
+            for table in tree.args.get("tables") or [tree.this]:
+                if table.name in self._tables:
+                    self.drop_table(table.name)
+                elif not tree.args.get("exists"):
+                    raise CxchainError(f"table {table.name} does not exist")
             return SparkResult([], [])
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
             raise CxchainError(f"{tree.key.upper()} is not supported on the Spark engine: write the transform as "
