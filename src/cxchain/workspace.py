@@ -153,7 +153,7 @@ class Workspace:
 
     # --- link 1: identities and journeys ------------------------------------------------------------
 
-    def _link(self, tx: Transaction, progress: Progress = _no_progress) -> dict[str, Any]:
+    def _link(self, tx: Transaction, progress: Progress = _no_progress, engine: Any = None) -> dict[str, Any]:
         from .data.resolve import link_workspace_identities
 
         t0 = time.perf_counter()
@@ -173,7 +173,7 @@ class Workspace:
                 not_people.add(src)  # a property register names homes, not customers
         stats = link_workspace_identities(tx.identity, tx.data, secret=self.store.secret(),
                                           model_path=self.path / "linkage_model.json", id_schemes=schemes,
-                                          household_sources=households, exclude_sources=not_people)
+                                          household_sources=households, exclude_sources=not_people, engine=engine)
         progress("build journeys", 0, 1)
         stats["journey_events"] = build_journeys(tx.data)
         stats["seconds"] = round(time.perf_counter() - t0, 2)
@@ -284,7 +284,7 @@ class Workspace:
                     report.files.append(ingest_file(tx, self.settings, f, mp, secret=self.store.secret(),
                                                     redact=self.redactor(), scratch=tx.folder, engine=eng))
                 result["ingest"] = {**report.to_dict(), "engine": eng.name if eng else "duckdb"}
-                result["link"] = self._link(tx, progress)
+                result["link"] = self._link(tx, progress, engine=eng)
                 if until != "data":
                     result["insight"] = self._insight(tx, progress, settings, full=full, engine=eng)
             finally:

@@ -12,6 +12,7 @@ the whole chain again with ``--engine spark`` and publishes the same facts and f
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,9 @@ def test_whole_chain_from_the_exports_on_spark(demo: Workspace, spark_session: A
     result = ws.run(engine="spark")
     assert result["ingest"]["engine"] == "spark" and result["ingest"]["reconciles"]
     assert result["ingest"]["totals"]["rows_quarantined"] > 0
+    # Identity resolution scored the pairs on Spark with the saved model (Splink's Spark backend).
+    link = result["link"]
+    assert link["scored_on"] == "spark" and link["model"] == "loaded" and link["pairs_above_threshold"] > 0
     counts = "source, file, rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_updated"
     system = ("batch_id", "valid_from", "valid_to")
     with demo.store.read() as duck, ws.store.read() as spark:
@@ -146,6 +150,8 @@ def test_whole_chain_from_the_exports_on_spark(demo: Workspace, spark_session: A
             assert diff_tables(duck, spark, table, ignore=system if table != "survey_item" else ()) == [], table
         assert diff_tables(duck, spark, "quarantine", ignore=("quarantine_id", "batch_id")) == []
         assert _partition(spark) == _partition(duck)
+        (steps,) = duck.execute("SELECT steps FROM run_log WHERE kind = 'link' ORDER BY started_at LIMIT 1").fetchone()  # type: ignore[misc]
+        assert json.loads(steps)["pairs_above_threshold"] == link["pairs_above_threshold"]
         for table in ("contact_sentiment", "contact_demand", *FACT_TABLES):
             ignore = ("customer_key",) if table in FACT_TABLES[:4] else ()
             assert diff_tables(duck, spark, table, ignore=ignore) == [], table

@@ -79,12 +79,24 @@ def start_session(master: str = "local[2]", *, driver_memory: str = "1g", shuffl
         # Python workers (text models per partition) run this interpreter, so they see cxchain and its
         # models; PySpark reads the environment variable, not the spark.pyspark.python setting, here.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    jar = _similarity_jar()
+    if jar:  # Splink's string-similarity UDFs, for identity resolution on Spark (data/linkage_spark.py)
+        builder = builder.config("spark.jars", jar)
     for k, v in (extra or {}).items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("OFF")
     _parity_conf(spark)
     return spark
+
+
+def _similarity_jar() -> str | None:
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:  # pragma: no cover - splink is a dependency
+        return None
+    path = similarity_jar_location()
+    return path if Path(path).exists() else None
 
 
 #: Session settings the answers depend on.  DuckDB's TIMESTAMP has no time zone: Spark must read and make
