@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +30,10 @@ def spark_engine(spark_session: object, tmp_path: Path) -> object:
     return SparkEngine(tmp_path / "spark", session=spark_session)  # type: ignore[arg-type]
 
 
-#: The parity tests' sample organisation (see test_parity.py for why 300 contacts).
-PARITY_CONTACTS = 300
+#: The parity tests' sample organisation: 5,000 contacts, as issue 7 asks (docs/spark.md has what it costs).
+#: 300 is about the smallest that gives every fact table rows and every metric a number; set
+#: CXCHAIN_PARITY_CONTACTS=300 for a quick local run.
+PARITY_CONTACTS = int(os.environ.get("CXCHAIN_PARITY_CONTACTS", "5000"))
 
 
 @pytest.fixture(scope="session")

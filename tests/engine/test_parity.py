@@ -6,8 +6,9 @@ model per partition with mapInPandas) and publishes its tables into a copy of th
 failure demand, every fact table and every metric (overall, by a slice, by month, under rival
 conventions, and the drill-down records) must be identical, floats within 1e-9.  Then the CLI runs
 the whole chain again with ``--engine spark`` and publishes the same facts and findings.
-300 contacts is about the smallest demo that gives every fact table rows and every metric a number
-(complaints at two stages, surveys linked to contacts, repeats and channel switches).
+The sample organisation has 5,000 contacts (conftest.PARITY_CONTACTS); 300 is about the smallest that
+gives every fact table rows and every metric a number (complaints at two stages, surveys linked to
+contacts, repeats and channel switches).
 """
 
 from __future__ import annotations
