@@ -1,15 +1,16 @@
-"""Benchmark the engine-portable part of the chain on DuckDB and on Spark (local mode) on this machine.
+"""Benchmark the whole chain (links 1 and 2) on DuckDB and on Spark (local mode) on this machine.
 
-    python benchmarks/spark.py [--contacts 5000] [--seed 0] [--keep DIR] [--driver-memory 2g] [--replicate K]
+    python benchmarks/spark.py [--contacts 100000] [--seed 0] [--keep DIR] [--driver-memory 4g]
 
-Builds the sample organisation once (links 1 and 2 on DuckDB: the published store), then runs the
-engine-portable transforms from that store on each engine, each in its own process:
-sentiment (the text model; per partition with mapInPandas on Spark), failure demand, the metric fact
-tables, and every registered metric (overall).  Prints wall time per step and in all, and the peak
-memory of the process tree (Python plus, for Spark, its JVM), sampled from /proc every 0.2 s; then
-checks the two engines' tables agree (floats within 1e-9).  Spark in local mode is expected to be
-slower on one machine; the point is parity and a path to clusters (docs/spark.md has the estimate
-for 50M contacts).
+Generates the sample organisation's exports once, then runs the chain from the raw exports on each engine,
+each in its own process and its own copy of the workspace (the same exports, mappings and keyed-hash
+secret): link 1 (reading, the mapping transforms, quarantine, redaction, identity resolution) and link 2
+(reasons, sentiment, failure demand, facts, findings).  DuckDB runs first and trains the linkage model; the
+Spark run scores identities with that saved model.  Prints wall time per link and in all, and the peak
+memory of the process tree (Python plus, for Spark, its JVM), sampled from /proc every 0.2 s; then checks
+that the two runs agree: every file's reconciliation counts, the canonical tables, quarantine, the resolved
+customers, and link 2's tables (floats within 1e-9).  Spark in local mode is expected to be slower on one
+machine; the point is parity and a path to clusters (docs/spark.md has the estimate for 50M contacts).
 """
 
 from __future__ import annotations
@@ -25,58 +26,28 @@ import threading
 import time
 from pathlib import Path
 
-STEPS = """
+RUN = """
 import json, sys, time
-import duckdb
 from cxchain import Workspace
-from cxchain.engine import DuckDBEngine, build_facts_on
-from cxchain.engine.insight import classify_demand_on, score_contacts_on
-from cxchain.insight.pipeline import workspace_taxonomy
-from cxchain.metrics.compile import compute
-from cxchain.metrics.registry import REGISTRY
 
-engine_name, ws_path, out_db, storage, driver_memory, replicate = sys.argv[1:7]
-replicate = int(replicate)
-ws = Workspace(ws_path)
-settings = ws.settings
-tax = workspace_taxonomy(ws.path, str(settings["sector"]))
-times = {}
-t_all = time.perf_counter()
-with ws.store.read() as store:
-    out = duckdb.connect(out_db)
-    for (name,) in store.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()").fetchall():
-        if name in ("contact_fact", "survey_fact", "complaint_fact", "case_fact", "homes", "contact_sentiment", "contact_demand"):
-            continue
-        out.register("_t", store.sql(f'SELECT * FROM "{name}"').to_arrow_table())
-        out.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _t')
-        out.unregister("_t")
-# --replicate K: K copies of the contact side (new record ids, interactions and customers) for per-row costs.
-REPL = {"contact": ("record_id", "interaction_ref", "source_key"), "record_customer": ("record_id", "customer_key"),
-        "contact_reason": ("record_id",), "journey_event": ("record_id", "customer_key")}
-if replicate > 1:
-    for name, cols in REPL.items():
-        sets = ", ".join(f"{c} || '~' || CAST(k AS VARCHAR) AS {c}" for c in cols)
-        out.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * REPLACE ({sets}) FROM "{name}", range({replicate}) r(k)')
-times["copy_store"] = time.perf_counter() - t_all
-t = time.perf_counter()
-if engine_name == "duckdb":
-    eng = DuckDBEngine(out)
+engine_name, ws_path = sys.argv[1:3]
+if engine_name == "spark":
+    from cxchain.engine.spark import start_session
+    t = time.perf_counter()
+    start_session("local[2]", driver_memory=sys.argv[3]).range(1).count()  # the run picks this session up
+    start = time.perf_counter() - t
 else:
-    from cxchain.engine.spark import SparkEngine, start_session
-    eng = SparkEngine(storage, session=start_session("local[2]", driver_memory=driver_memory))
-    eng.spark.range(1).count()
-times["start"] = time.perf_counter() - t
-t = time.perf_counter(); n_sent = score_contacts_on(eng, out); times["sentiment"] = time.perf_counter() - t
-t = time.perf_counter(); demand = classify_demand_on(eng, out, tax, settings); times["demand"] = time.perf_counter() - t
-t = time.perf_counter(); facts = build_facts_on(eng, out, secret=ws.store.secret()); times["facts"] = time.perf_counter() - t
-con = eng.connection()
+    start = 0.0
 t = time.perf_counter()
-for m in REGISTRY:
-    compute(con, m, settings)
-times["metrics"] = time.perf_counter() - t
-times["total"] = time.perf_counter() - t_all
-eng.stop()
-print(json.dumps({"times": times, "facts": facts, "demand": demand, "sentiment_rows": n_sent, "metrics": len(REGISTRY)}))
+res = Workspace(ws_path).run(engine=engine_name)
+total = time.perf_counter() - t + start
+ins = res.get("insight") or {}
+out = {"times": {"start": start, "link 1: ingest": sum(f["seconds"] for f in res["ingest"]["files"]),
+                 "link 1: identities": res["link"]["seconds"], "link 2": ins.get("seconds", 0.0), "total": total},
+       "insight_steps": ins.get("step_seconds") or ins.get("steps"), "totals": res["ingest"]["totals"],
+       "link": {k: res["link"].get(k) for k in ("records", "customers", "pairs_above_threshold", "model", "scored_on",
+                                                  "model_version")}}
+print(json.dumps(out, default=str))
 """
 
 
@@ -104,14 +75,11 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def run_engine(engine: str, ws: Path, work: Path, driver_memory: str, replicate: int = 1) -> dict:
-    out_db = work / f"{engine}.duckdb"
-    out_db.unlink(missing_ok=True)
+def run_engine(engine: str, ws: Path, driver_memory: str) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
                                                         os.environ.get("PYTHONPATH", "")])}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", STEPS, engine, str(ws), str(out_db), str(work / "spark"), driver_memory,
-                             str(replicate)],
+    proc = subprocess.Popen([sys.executable, "-c", RUN, engine, str(ws), driver_memory],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = [0]
 
@@ -127,49 +95,79 @@ def run_engine(engine: str, ws: Path, work: Path, driver_memory: str, replicate:
     if proc.returncode != 0:
         raise SystemExit(f"{engine} run failed:\n{err[-3000:]}")
     res = json.loads(out.strip().splitlines()[-1])
-    res.update(engine=engine, wall_s=round(wall, 1), peak_rss_mb=round(peak[0] / 1024), store=str(out_db))
+    res.update(engine=engine, wall_s=round(wall, 1), peak_rss_mb=round(peak[0] / 1024), ws=str(ws))
     return res
+
+
+def compare(a_ws: Path, b_ws: Path) -> dict[str, list[str]]:
+    """Differences between two runs' published stores (empty lists when they agree)."""
+    from cxchain import Workspace
+    from cxchain.engine.parity import diff_tables
+    from cxchain.metrics.facts import FACT_TABLES
+
+    out: dict[str, list[str]] = {}
+    system = ("batch_id", "valid_from", "valid_to")
+    with Workspace(a_ws).store.read() as a, Workspace(b_ws).store.read() as b:
+        counts = ("SELECT source, file, rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_updated "
+                  "FROM batch WHERE kind = 'ingest' ORDER BY source, file")
+        out["batch counts"] = [] if a.execute(counts).fetchall() == b.execute(counts).fetchall() else ["differ"]
+        for t in ("contact", "case", "complaint", "survey", "property"):
+            out[t] = diff_tables(a, b, t, ignore=system)
+        out["survey_item"] = diff_tables(a, b, "survey_item")
+        out["quarantine"] = diff_tables(a, b, "quarantine", ignore=("quarantine_id", "batch_id"))
+
+        def partition(con: object) -> set[frozenset[str]]:
+            groups: dict[str, set[str]] = {}
+            for r, k in con.execute("SELECT record_id, customer_key FROM record_customer").fetchall():  # type: ignore[attr-defined]
+                groups.setdefault(k, set()).add(r)
+            return {frozenset(g) for g in groups.values()}
+        out["resolved customers"] = [] if partition(a) == partition(b) else ["differ"]
+        for t in ("contact_sentiment", "contact_demand", *FACT_TABLES):
+            out[t] = diff_tables(a, b, t, ignore=("customer_key",) if t in FACT_TABLES[:4] else ())
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--contacts", type=int, default=5000)
+    ap.add_argument("--contacts", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sector", default="council")
-    ap.add_argument("--keep", type=Path, help="Folder to keep (and reuse) the demo workspace in.")
-    ap.add_argument("--driver-memory", default="2g")
-    ap.add_argument("--replicate", type=int, default=1,
-                    help="Run on K copies of the contact side of the store (per-row costs without a bigger demo build).")
+    ap.add_argument("--keep", type=Path, help="Folder to keep the workspaces in (and reuse the generated exports).")
+    ap.add_argument("--driver-memory", default="4g")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from cxchain.demo.workspace import build_demo
+    from cxchain.demo.workspace import prepare_demo
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="cx-spark-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    ws = work / f"ws-{args.sector}-{args.contacts}-{args.seed}"
-    t0 = time.perf_counter()
-    if not (ws / ".cxchain" / "current.json").exists():
-        build_demo(ws, sector=args.sector, contacts=args.contacts, seed=args.seed)
-        print(f"demo built (links 1 and 2 on DuckDB) in {time.perf_counter() - t0:.1f} s: {ws}")
-    results = [run_engine(e, ws, work, args.driver_memory, args.replicate) for e in ("duckdb", "spark")]
-
-    import duckdb
-
-    from cxchain.engine.parity import diff_tables
-    from cxchain.metrics.facts import FACT_TABLES
-
-    a, b = (duckdb.connect(r["store"], read_only=True) for r in results)
-    diffs = {t: diff_tables(a, b, t) for t in (*FACT_TABLES, "contact_sentiment", "contact_demand")}
-    steps = ["copy_store", "start", "sentiment", "demand", "facts", "metrics", "total"]
-    print(f"\n{args.contacts} contacts (seed {args.seed}, {args.sector}), contact side x{args.replicate}; "
-          f"contact_fact rows: {results[0]['facts']['contact_fact']}, texts scored: {results[0]['sentiment_rows']}")
-    print(f"{'engine':<8}" + "".join(f"{s:>11}" for s in steps) + f"{'wall':>9}{'peak MB':>9}")
+    template = work / f"exports-{args.sector}-{args.contacts}-{args.seed}"
+    if not (template / "truth.json").exists():
+        _, _, gen_s = prepare_demo(template, sector=args.sector, contacts=args.contacts, seed=args.seed)
+        print(f"sample organisation generated in {gen_s:.1f} s: {template}")
+    load = os.getloadavg()
+    results = []
+    for engine in ("duckdb", "spark"):
+        ws = work / f"ws-{engine}"
+        shutil.rmtree(ws, ignore_errors=True)
+        shutil.copytree(template, ws)
+        if engine == "spark":  # the saved model the DuckDB run trained: both engines resolve with it
+            shutil.copy(work / "ws-duckdb" / "linkage_model.json", ws / "linkage_model.json")
+        results.append(run_engine(engine, ws, args.driver_memory))
+    load_after = os.getloadavg()
+    diffs = compare(Path(results[0]["ws"]), Path(results[1]["ws"]))
+    t = results[0]["totals"]
+    print(f"\n{args.contacts} contacts (seed {args.seed}, {args.sector}): rows read {t['rows_read']}, loaded "
+          f"{t['rows_loaded']}, quarantined {t['rows_quarantined']}, duplicate {t['rows_duplicate']}; "
+          f"{results[0]['link']['records']} identity records -> {results[0]['link']['customers']} customers")
+    steps = list(results[0]["times"])
+    print(f"{'engine':<8}" + "".join(f"{s:>22}" for s in steps) + f"{'wall':>9}{'peak MB':>9}")
     for r in results:
-        print(f"{r['engine']:<8}" + "".join(f"{r['times'][s]:>10.1f}s" for s in steps)
+        print(f"{r['engine']:<8}" + "".join(f"{r['times'][s]:>21.1f}s" for s in steps)
               + f"{r['wall_s']:>8.1f}s{r['peak_rss_mb']:>9}")
+        print(f"         link 2 steps: {json.dumps(r['insight_steps'], default=str)}; identities: {json.dumps(r['link'])}")
     ratio = results[1]["times"]["total"] / max(results[0]["times"]["total"], 1e-9)
-    print(f"spark / duckdb (total): {ratio:.1f}x")
-    bad = {t: d for t, d in diffs.items() if d}
+    print(f"spark / duckdb (total): {ratio:.1f}x; load average before {load[0]:.1f}, after {load_after[0]:.1f}")
+    bad = {k: v for k, v in diffs.items() if v}
     print("parity: identical" if not bad else f"parity: DIFFERENT {json.dumps(bad, default=str)[:2000]}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

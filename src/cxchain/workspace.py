@@ -153,7 +153,7 @@ class Workspace:
 
     # --- link 1: identities and journeys ------------------------------------------------------------
 
-    def _link(self, tx: Transaction, progress: Progress = _no_progress) -> dict[str, Any]:
+    def _link(self, tx: Transaction, progress: Progress = _no_progress, engine: Any = None) -> dict[str, Any]:
         from .data.resolve import link_workspace_identities
 
         t0 = time.perf_counter()
@@ -173,7 +173,7 @@ class Workspace:
                 not_people.add(src)  # a property register names homes, not customers
         stats = link_workspace_identities(tx.identity, tx.data, secret=self.store.secret(),
                                           model_path=self.path / "linkage_model.json", id_schemes=schemes,
-                                          household_sources=households, exclude_sources=not_people)
+                                          household_sources=households, exclude_sources=not_people, engine=engine)
         progress("build journeys", 0, 1)
         stats["journey_events"] = build_journeys(tx.data)
         stats["seconds"] = round(time.perf_counter() - t0, 2)
@@ -181,11 +181,11 @@ class Workspace:
         return stats
 
     def _insight(self, tx: Transaction, progress: Progress = _no_progress, settings: Settings | None = None, *,
-                 full: bool = False) -> dict[str, Any]:
+                 full: bool = False, engine: Any = None) -> dict[str, Any]:
         from .insight.pipeline import run_insight
 
         stats = run_insight(tx.data, settings or self.settings, self.path, secret=self.store.secret(), progress=progress,
-                            incremental=not full)
+                            incremental=not full, engine=engine)
         tx.data.execute("INSERT INTO run_log VALUES (?, ?, ?, 'insight', ?)",
                         [uuid.uuid4().hex[:8], datetime.now(), stats["seconds"], json.dumps(stats, default=str)])
         return stats
@@ -266,19 +266,30 @@ class Workspace:
         result: dict[str, Any] = {"ingest": None, "link": None}
         with self.store.write("run") as tx:
             pending = self._pending_files(tx)
-            report = IngestReport()
-            for i, (src, f) in enumerate(pending):
-                progress(f"ingest {f.name}", i, len(pending))
-                mp = self.mapping_for(src.name)
-                if mp is None:
-                    raise CxchainError(f"Source {src.name} has no mapping: set mapping in its [[sources]] entry, or create "
-                                       f"mappings/{src.name}.yaml with `cxchain map suggest {f} --source {src.name}`.")
-                report.files.append(ingest_file(tx, self.settings, f, mp, secret=self.store.secret(), redact=self.redactor(),
-                                                scratch=tx.folder))
-            result["ingest"] = report.to_dict()
-            result["link"] = self._link(tx, progress)
-            if until != "data":
-                result["insight"] = self._insight(tx, progress, settings, full=full)
+            # One engine for the run: the mapping transforms of link 1 and the table steps of link 2 run on it
+            # (on Spark, one session and one storage location; docs/spark.md).
+            eng = None
+            if settings["engine"] != "duckdb":
+                from .engine import open_engine
+
+                eng = open_engine(settings, storage=self.path / ".cxchain" / "spark", con=tx.data)
+            try:
+                report = IngestReport()
+                for i, (src, f) in enumerate(pending):
+                    progress(f"ingest {f.name}", i, len(pending))
+                    mp = self.mapping_for(src.name)
+                    if mp is None:
+                        raise CxchainError(f"Source {src.name} has no mapping: set mapping in its [[sources]] entry, or "
+                                           f"create mappings/{src.name}.yaml with `cxchain map suggest {f} --source {src.name}`.")
+                    report.files.append(ingest_file(tx, self.settings, f, mp, secret=self.store.secret(),
+                                                    redact=self.redactor(), scratch=tx.folder, engine=eng))
+                result["ingest"] = {**report.to_dict(), "engine": eng.name if eng else "duckdb"}
+                result["link"] = self._link(tx, progress, engine=eng)
+                if until != "data":
+                    result["insight"] = self._insight(tx, progress, settings, full=full, engine=eng)
+            finally:
+                if eng is not None:
+                    eng.stop()
             tx.info["last"] = "run"
             tx.info["run_seconds"] = round(time.perf_counter() - t0, 2)
         result["seconds"] = round(time.perf_counter() - t0, 2)

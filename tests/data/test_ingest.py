@@ -125,3 +125,29 @@ def test_counts_always_reconcile(tmp_path_factory, rows):
     con = duckdb.connect(str(ws.store.data_path()), read_only=True)
     assert con.execute("SELECT count(*) FROM contact").fetchall()[0][0] == t["rows_loaded"]
     assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == t["rows_quarantined"]
+
+
+def _read(ftype: str, value: str) -> tuple[object, object]:
+    from cxchain.data.mapping import FieldMap, compile_field
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE raw AS SELECT ? AS c", [value])
+    v, check = compile_field(FieldMap("f", column="c"), ftype, '"c"', day_first=True, excel=False, secret="k")
+    return con.execute(f"SELECT {v}, {check or 'NULL'} FROM raw").fetchone()  # type: ignore[return-value]
+
+
+def test_a_two_digit_year_is_not_read_as_the_year_25() -> None:
+    """DuckDB's %Y also reads '25': '%d/%m/%Y' must not take 01/03/25 before '%d/%m/%y' reads it as 2025."""
+    from datetime import date, datetime
+
+    assert _read("datetime", "01/03/25") == (datetime(2025, 3, 1), None)
+    assert _read("date", "2025-03-01") == (date(2025, 3, 1), None)
+    value, reason = _read("datetime", "1/3/125")
+    assert value is None and "not a date" in str(reason)
+
+
+@pytest.mark.parametrize("text", ["inf", "nan", "1e30", "2.5"])
+def test_an_integer_that_is_not_a_whole_bigint_is_quarantined_not_a_failed_file(text: str) -> None:
+    value, reason = _read("integer", text)
+    assert value is None and "not a whole number" in str(reason)
+    assert _read("integer", "1,200") == (1200, None)

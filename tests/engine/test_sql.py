@@ -97,3 +97,33 @@ def test_tables_round_trip_through_remote_style_storage(spark_session: object, t
     eng.export_duckdb(duck, ["u"])
     assert duck.execute("SELECT * FROM u ORDER BY j").fetchall() == [
         (2, datetime(2025, 3, 3, 9, 0), "a", 0.5), (4, None, None, None)]
+
+
+def test_strftime_formats_become_java_patterns() -> None:
+    from cxchain.engine.sql import java_pattern
+
+    assert java_pattern("%Y-%m-%dT%H:%M:%S") == "yyyy-M-d'T'H:m:s"  # one-letter fields read '1' and '01'
+    assert java_pattern("%Y%m%d") == "yyyyMMdd"  # fixed widths where numbers touch
+    assert java_pattern("%d %b %Y %H:%M") == "d MMM yyyy H:m"
+    (sql,) = to_spark("SELECT try_strptime(s, ['%a %d %b %Y', '%d/%m/%y']) FROM t")
+    assert "TRY_TO_TIMESTAMP" in sql and "'d/M/yy'" in sql and "REGEXP_REPLACE" in sql
+    with pytest.raises(ValueError, match="no Spark translation"):
+        java_pattern("%U")
+
+
+def test_the_saved_linkage_model_is_written_for_splinks_spark_backend() -> None:
+    from cxchain.data.linkage_spark import model_version, spark_model
+
+    model = {"sql_dialect": "duckdb", "comparisons": [{"comparison_levels": [
+        {"sql_condition": "jaro_winkler_similarity(last_name_l, last_name_r) >= 0.9 OR "
+                          "damerau_levenshtein(dob_l, dob_r) <= 1"},
+        {"sql_condition": "starts_with(phone_l, '07')"}, {"sql_condition": "ELSE"}]}],
+        "blocking_rules_to_generate_predictions": [{"blocking_rule": 'l."email" = r."email"', "sql_dialect": "duckdb"}]}
+    out = spark_model(model)
+    first, second, last = (lv["sql_condition"] for lv in out["comparisons"][0]["comparison_levels"])
+    assert "jaro_winkler(last_name_l, last_name_r)" in first.lower() and "damerau_levenshtein(dob_l, dob_r)" in first.lower()
+    assert "STARTSWITH" in second.upper() and last == "ELSE"
+    assert out["sql_dialect"] == "spark" and out["blocking_rules_to_generate_predictions"][0] == {
+        "blocking_rule": "l.`email` = r.`email`", "sql_dialect": "spark"}
+    assert model["sql_dialect"] == "duckdb"  # the saved model itself is left as it is
+    assert model_version(model) == model_version(dict(model)) != model_version(out)

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -34,6 +34,9 @@ from ..store import Transaction
 from .mapping import Mapping, compile_field, lit, q, resolve_column
 from .model import IDENTITY_FIELDS, SYSTEM_COLUMNS, fields_of
 from .readers import RawTable, read_file
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import Engine
 
 Redact = Callable[[Sequence[str | None]], list[str | None]]
 
@@ -182,6 +185,27 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
     return sql, names
 
 
+def stage_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, sql: str, stage: str, engine: Engine | None = None) -> None:
+    """Create table ``stage`` in ``con`` from the mapping's SQL (:func:`_stage_sql`) over ``raw``.
+
+    On the store itself (a temporary table) unless ``engine`` is another engine: then the raw rows go to it,
+    the same SQL runs there (transpiled on Spark) and the staged rows come back (a table the caller drops).
+    """
+    from ..engine import DuckDBEngine
+
+    if engine is None or (isinstance(engine, DuckDBEngine) and engine.con is con):
+        con.execute(f"CREATE TEMP TABLE {stage} AS {sql}")
+        return
+    engine.import_duckdb(con, [raw.table])
+    ecn = engine.connection()
+    try:
+        ecn.execute(f"CREATE OR REPLACE TABLE {stage} AS {sql}")
+        engine.export_duckdb(con, [stage])
+    finally:
+        ecn.execute(f'DROP TABLE IF EXISTS "{raw.table}"')
+        ecn.execute(f"DROP TABLE IF EXISTS {stage}")
+
+
 def _blank_sql(col: str) -> str:
     return f"(nullif(trim({col}), '') IS NULL)"
 
@@ -193,7 +217,7 @@ def _sql_type(t: str) -> str:
 
 
 def ingest_file(tx: Transaction, settings: Settings, path: Path, mp: Mapping, *, secret: str, redact: Redact | None,
-                scratch: Path | None = None) -> FileReport:
+                scratch: Path | None = None, engine: Engine | None = None) -> FileReport:
     """Ingest one file inside an open store transaction; returns its reconciled counts."""
     t0 = time.perf_counter()
     sha = file_sha256(path)
@@ -206,13 +230,17 @@ def ingest_file(tx: Transaction, settings: Settings, path: Path, mp: Mapping, *,
         return rep
     raw = read_file(tx.data, path, options=mp.format, messages=mp.messages, scratch=scratch)
     return ingest_raw(tx, settings, raw, mp, secret=secret, redact=redact, label=str(path), file_name=path.name,
-                      sha=sha, size=path.stat().st_size, t0=t0)
+                      sha=sha, size=path.stat().st_size, t0=t0, engine=engine)
 
 
 def ingest_raw(tx: Transaction, settings: Settings, raw: RawTable, mp: Mapping, *, secret: str, redact: Redact | None,
                label: str, file_name: str, sha: str, size: int, t0: float, kind: str = "ingest",
-               replay_ids: dict[int, str] | None = None) -> FileReport:
-    """Map, classify and store a raw table (from a file, or from quarantined rows being replayed)."""
+               replay_ids: dict[int, str] | None = None, engine: Engine | None = None) -> FileReport:
+    """Map, classify and store a raw table (from a file, or from quarantined rows being replayed).
+
+    The mapping's SQL runs on ``engine`` when one is given (the Spark engine: the same SQL, transpiled), else
+    on the store; the staged rows are classified and stored on the store either way.
+    """
     con = tx.data
     batch_id = f"b{tx.generation:06d}-{uuid.uuid4().hex[:8]}"
     rep = FileReport(file=label, source=mp.source, batch_id=batch_id)
@@ -221,9 +249,11 @@ def ingest_raw(tx: Transaction, settings: Settings, raw: RawTable, mp: Mapping, 
         sql, names = _stage_sql(mp, raw, settings, secret, label)
         stage = f"stage_{uuid.uuid4().hex[:8]}"
         try:
-            con.execute(f"CREATE TEMP TABLE {stage} AS {sql}")
-        except duckdb.Error as e:
-            raise CxchainError(f"{label}: the mapping could not be applied ({str(e).splitlines()[0]}). "
+            stage_raw(con, raw, sql, stage, engine)
+        except Exception as e:  # noqa: BLE001 - DuckDB's or the engine's error, said in the user's terms
+            if not isinstance(e, (duckdb.Error, CxchainError)) and engine is None:
+                raise
+            raise CxchainError(f"{label}: the mapping could not be applied ({str(e).strip().splitlines()[0]}). "
                                f"Check the mapping {mp.path or mp.source}.") from None
         _classify(con, stage, mp)
         counts = dict(con.execute(f"SELECT _status, count(*) FROM {stage} GROUP BY 1").fetchall())

@@ -62,6 +62,7 @@ import numpy as np
 import pyarrow as pa
 
 from .identity import nickname_sql
+from .linkage_spark import model_version
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
@@ -369,6 +370,7 @@ def link_identities(
     previous: str | None = None,
     output: str = "customer_keys",
     train: bool = True,
+    engine: Any = None,
 ) -> LinkResult:
     """Resolve the customers behind the records of ``table``; see the module docstring.
 
@@ -381,6 +383,9 @@ def link_identities(
         previous: a mapping table (record_id, customer_key) of an earlier run whose keys are kept.
         output: name of the mapping table to (re)create.
         train: train the model on this data (when ``model_path`` is None); False uses the default.
+        engine: a Spark engine (:mod:`cxchain.engine.spark`) to score the candidate pairs on, with Splink's
+            Spark backend (:mod:`cxchain.data.linkage_spark`); training, when there is no saved model,
+            stays on DuckDB.  None (or the DuckDB engine) scores them here.
 
     Returns:
         A :class:`LinkResult`.
@@ -483,17 +488,25 @@ def link_identities(
                     secs["train"] = time.perf_counter() - t_train
                 model = linker.misc.save_model_to_json()
                 t_pred = time.perf_counter()
-                pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+                if getattr(engine, "name", "duckdb") == "spark":
+                    from .linkage_spark import predict_pairs_on_spark
+
+                    con.register(f"{_P}_pairs_arrow", predict_pairs_on_spark(engine, con, f"{_P}_ident", model, threshold))
+                    pairs = f"{_P}_pairs_arrow"
+                else:
+                    pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+                    pairs = f"(SELECT * FROM {pred.physical_name} WHERE match_probability >= {float(threshold)!r})"
                 con.execute(
                     f"""
                     INSERT INTO {_P}_edges
-                    SELECT l.node, r.node FROM {pred.physical_name} p
+                    SELECT l.node, r.node FROM {pairs} p
                     JOIN {_P}_ident l ON l.unique_id = p.unique_id_l
                     JOIN {_P}_ident r ON r.unique_id = p.unique_id_r
-                    WHERE p.match_probability >= {float(threshold)!r}
                     """
                 )
-                n_pairs = _scalar(con, f"SELECT count(*) FROM {pred.physical_name} WHERE match_probability >= {float(threshold)!r}")
+                n_pairs = _scalar(con, f"SELECT count(*) FROM {pairs}")
+                if pairs.endswith("_arrow"):
+                    con.unregister(pairs)
                 secs["predict"] = time.perf_counter() - t_pred
             finally:
                 db_api.delete_tables_created_by_splink_from_db()
@@ -532,6 +545,8 @@ def link_identities(
         "pairs_above_threshold": int(n_pairs),
         "threshold": threshold,
         "model_source": model_source,
+        "model_version": model_version(model) if model else "",
+        "scored_on": getattr(engine, "name", "duckdb"),
         "seconds": {k: round(v, 3) for k, v in secs.items()},
     }
     return LinkResult(con=con, table=output, stats=stats, model=model)

@@ -266,6 +266,25 @@ def _text(v: Any) -> str | None:
     return str(v)
 
 
+def _strptime_runs(c: str, formats: list[str]) -> str:
+    """``try_strptime`` over ``formats`` in order, where a format with a 4-digit year (%Y) reads only a text
+    holding four digits in a row.  DuckDB's %Y also reads '25' (the year 25): '01/03/25' would be read by
+    '%d/%m/%Y' as 1 March of the year 25 before '%d/%m/%y' reads it as 1 March 2025 (and Spark's 'yyyy'
+    needs four digits, so the engines would differ too)."""
+    runs: list[tuple[bool, list[str]]] = []
+    for f in formats:
+        long_year = "%Y" in f
+        if runs and runs[-1][0] == long_year:
+            runs[-1][1].append(f)
+        else:
+            runs.append((long_year, [f]))
+    parts = []
+    for long_year, fmts in runs:
+        one = f"try_strptime(trim({c}), [{', '.join(lit(f) for f in fmts)}])"
+        parts.append(f"CASE WHEN regexp_matches(trim({c}), '\\d{{4}}') THEN {one} END" if long_year else one)
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
 def compile_field(fm: FieldMap, ftype: str, col: str | None, *, day_first: bool, excel: bool, secret: str,
                   choices: tuple[str, ...] = (), timezone: str = "Europe/London") -> tuple[str, str | None]:
     """(value expression, check expression giving a reason or NULL) for one field."""
@@ -280,12 +299,12 @@ def compile_field(fm: FieldMap, ftype: str, col: str | None, *, day_first: bool,
         fmts = list(fm.formats) or default_date_formats(day_first)
         naive = [f for f in fmts if "%z" not in f and "%Z" not in f]
         aware = [f for f in fmts if f not in naive]
-        tries = []
-        if naive:
-            tries.append(f"try_strptime(trim({c}), [{', '.join(lit(f) for f in naive)}])")
+        tries = [_strptime_runs(c, naive)] if naive else []
         if aware:  # offsets are converted to the workspace's local time zone
-            tries.append(f"timezone({lit(timezone)}, try_strptime(trim({c}), [{', '.join(lit(f) for f in aware)}]))")
-        tries.append(f"CASE WHEN regexp_matches(trim({c}), '(Z|[+-]\\d{{2}}:?\\d{{2}})$') "
+            tries.append(f"timezone({lit(timezone)}, {_strptime_runs(c, aware)})")
+        # DuckDB's cast reads '01/03/25' as the year 1: a text cast as a timestamp starts with a 4-digit year.
+        tries.append(f"CASE WHEN NOT regexp_matches(trim({c}), '^\\d{{4}}') THEN NULL "
+                     f"WHEN regexp_matches(trim({c}), '(Z|[+-]\\d{{2}}:?\\d{{2}})$') "
                      f"THEN timezone({lit(timezone)}, try_cast(trim({c}) AS TIMESTAMPTZ)) ELSE try_cast(trim({c}) AS TIMESTAMP) END")
         parsed = f"coalesce({', '.join(tries)})"
         if excel:
@@ -313,9 +332,12 @@ def compile_field(fm: FieldMap, ftype: str, col: str | None, *, day_first: bool,
         mapped = _values_case(c, fm.values, f"trim({c})")
         num = f"try_cast(replace(replace(CAST({mapped} AS VARCHAR), ',', ''), '£', '') AS DOUBLE)"
         value = f"(CASE WHEN {_blank(c)} THEN NULL ELSE {num} END)"
-        bad = f"{value} IS NULL" if ftype == "number" else f"({value} IS NULL OR {value} <> floor({value}))"
+        # A whole number within BIGINT's range (so 'inf', 'nan' or 1e30 are quarantined, not a failed cast);
+        # only whole numbers are cast, so no engine's rounding of a fraction is ever met.
+        whole = f"coalesce(abs({value}) < 9.2e18 AND {value} = floor({value}), false)"
+        bad = f"{value} IS NULL" if ftype == "number" else f"NOT {whole}"
         if ftype == "integer":
-            value = f"CAST({value} AS BIGINT)"
+            value = f"CAST(CASE WHEN {whole} THEN {value} END AS BIGINT)"
         check = (f"CASE WHEN NOT {_blank(c)} AND {bad} THEN {lit(label)} || ': ' || {lit(chr(39))} || left(trim({c}), 40) || "
                  f"{lit(chr(39) + ' is not a ' + ('whole number' if ftype == 'integer' else 'number'))} END")
         return value, check

@@ -27,8 +27,11 @@ _IDENTIFYING = ("customer_id", "email", "phone", "postcode", "address", "uprn", 
 def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.DuckDBPyConnection, *, secret: str,
                               model_path: Path, threshold: float = 0.9, seed: int = 0,
                               id_schemes: dict[str, str] | None = None, household_sources: set[str] | None = None,
-                              exclude_sources: set[str] | None = None) -> dict[str, Any]:
-    """Link every identity record and publish the record -> customer mapping; returns statistics."""
+                              exclude_sources: set[str] | None = None, engine: Any = None) -> dict[str, Any]:
+    """Link every identity record and publish the record -> customer mapping; returns statistics.
+
+    With a Spark ``engine``, the candidate pairs are scored there with the saved model (Splink's Spark backend).
+    """
     ident.execute("""CREATE OR REPLACE TEMP TABLE ids_latest AS
                      SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY version DESC) rn
                                                  FROM identity_record) WHERE rn = 1""")
@@ -60,7 +63,8 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
         ident.execute("CREATE OR REPLACE TEMP TABLE prev_map AS SELECT * FROM customer_map")
     use_model = model_path if model_path.exists() else None
     result = link_identities(ident, "ids_link", model_path=use_model, threshold=threshold, seed=seed,
-                             previous="prev_map" if has_prev else None, output="customer_keys_new")
+                             previous="prev_map" if has_prev else None, output="customer_keys_new",
+                             engine=engine)
     if use_model is None:
         result.save_model(model_path)
     stats["merged_by_unique_name"] = _merge_by_unique_name(ident, "customer_keys_new")

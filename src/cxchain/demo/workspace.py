@@ -27,28 +27,10 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     """Create (or replace) a demo workspace at ``path``, generate its exports and run the chain
     (on ``engine``, 'duckdb' or 'spark', when given; else the workspace's ``engine`` setting)."""
     progress = progress or (lambda step, done, total: None)
-    path = Path(path)
-    if path.exists() and any(path.iterdir()):
-        if not (path / MARKER).exists():
-            raise WorkspaceError(f"{path} exists and is not a demo workspace: choose another --workspace, or empty it.")
-        shutil.rmtree(path)
     t0 = time.perf_counter()
-    staging = path.parent / f".{path.name}.generating"
-    shutil.rmtree(staging, ignore_errors=True)
-    progress("generate sample organisation", 0, 1)
-    manifest_path = generate(staging, sector=sector, contacts=contacts, seed=seed, effects=effects)
-    manifest = json.loads(manifest_path.read_text())
-    gen_seconds = round(time.perf_counter() - t0, 2)
-    sources = [SourceConfig(name=f["source"], paths=(f["file"],), mapping=f"mappings/{f['source']}.yaml") for f in manifest["files"]]
-    ws = Workspace.init(path, sector=sector, sources=sources, exist_ok=True,
-                        overrides={"organisation": manifest.get("organisation", "Sample organisation"),
-                                   "as_of": manifest["as_of"], **DEMO_COSTS})
-    for sub in ("exports", "mappings", "truth"):
-        shutil.rmtree(path / sub, ignore_errors=True)
-        shutil.move(str(staging / sub), str(path / sub))
-    shutil.move(str(manifest_path), str(path / "truth.json"))
-    shutil.rmtree(staging, ignore_errors=True)
-    (path / MARKER).write_text("This workspace was made by `cxchain demo` and is replaced by the next one.\n")
+    ws, manifest, gen_seconds = prepare_demo(path, sector=sector, contacts=contacts, seed=seed, progress=progress,
+                                             effects=effects)
+    path = Path(path)
     result = ws.run(progress=progress, engine=engine)
     from ..cycle.demo_loop import run_demo_loop
     from ..report.story import write_story
@@ -97,3 +79,34 @@ def build_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, s
     return {"workspace": str(path.resolve()), "manifest": str(path / "truth.json"), "run": result, "health": health,
             "sources": cat, "story": outputs, "top_findings": story["top"], "loop": loop, "code": code_files,
             "principles": [p.summary() for p in principles], "summary": "\n".join(lines)}
+
+
+def prepare_demo(path: Path, *, sector: str = "council", contacts: int = 20_000, seed: int = 0,
+                 progress: Callable[[str, int, int], None] | None = None,
+                 effects: bool = True) -> tuple[Workspace, dict[str, Any], float]:
+    """Create (or replace) a demo workspace at ``path`` with its generated exports and mappings, not yet run:
+    (workspace, manifest, seconds to generate).  :func:`build_demo` then runs the chain on it."""
+    progress = progress or (lambda step, done, total: None)
+    path = Path(path)
+    if path.exists() and any(path.iterdir()):
+        if not (path / MARKER).exists():
+            raise WorkspaceError(f"{path} exists and is not a demo workspace: choose another --workspace, or empty it.")
+        shutil.rmtree(path)
+    t0 = time.perf_counter()
+    staging = path.parent / f".{path.name}.generating"
+    shutil.rmtree(staging, ignore_errors=True)
+    progress("generate sample organisation", 0, 1)
+    manifest_path = generate(staging, sector=sector, contacts=contacts, seed=seed, effects=effects)
+    manifest = json.loads(manifest_path.read_text())
+    gen_seconds = round(time.perf_counter() - t0, 2)
+    sources = [SourceConfig(name=f["source"], paths=(f["file"],), mapping=f"mappings/{f['source']}.yaml") for f in manifest["files"]]
+    ws = Workspace.init(path, sector=sector, sources=sources, exist_ok=True,
+                        overrides={"organisation": manifest.get("organisation", "Sample organisation"),
+                                   "as_of": manifest["as_of"], **DEMO_COSTS})
+    for sub in ("exports", "mappings", "truth"):
+        shutil.rmtree(path / sub, ignore_errors=True)
+        shutil.move(str(staging / sub), str(path / sub))
+    shutil.move(str(manifest_path), str(path / "truth.json"))
+    shutil.rmtree(staging, ignore_errors=True)
+    (path / MARKER).write_text("This workspace was made by `cxchain demo` and is replaced by the next one.\n")
+    return ws, manifest, gen_seconds

@@ -79,6 +79,9 @@ def start_session(master: str = "local[2]", *, driver_memory: str = "1g", shuffl
         # Python workers (text models per partition) run this interpreter, so they see cxchain and its
         # models; PySpark reads the environment variable, not the spark.pyspark.python setting, here.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    jar = _similarity_jar()
+    if jar:  # Splink's string-similarity UDFs, for identity resolution on Spark (data/linkage_spark.py)
+        builder = builder.config("spark.jars", jar)
     for k, v in (extra or {}).items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()
@@ -87,10 +90,21 @@ def start_session(master: str = "local[2]", *, driver_memory: str = "1g", shuffl
     return spark
 
 
+def _similarity_jar() -> str | None:
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:  # pragma: no cover - splink is a dependency
+        return None
+    path = similarity_jar_location()
+    return path if Path(path).exists() else None
+
+
 #: Session settings the answers depend on.  DuckDB's TIMESTAMP has no time zone: Spark must read and make
-#: TIMESTAMP_NTZ (not its default, a UTC instant shown in the session zone), and evaluate in UTC.
+#: TIMESTAMP_NTZ (not its default, a UTC instant shown in the session zone), and evaluate in UTC.  Dates are
+#: parsed by the current (java.time) parser only: a text it cannot read is NULL, not an error about the
+#: parser of Spark 2 reading it differently.
 PARITY_CONF = {"spark.sql.session.timeZone": "UTC", "spark.sql.timestampType": "TIMESTAMP_NTZ",
-               "spark.sql.parquet.inferTimestampNTZ.enabled": "true"}
+               "spark.sql.parquet.inferTimestampNTZ.enabled": "true", "spark.sql.legacy.timeParserPolicy": "CORRECTED"}
 
 
 def _parity_conf(spark: SparkSession) -> None:
@@ -288,10 +302,12 @@ class SparkEngine:
             self._create(tree)
             return SparkResult([], [])
         if isinstance(tree, exp.Drop):
-            if tree.this.name in self._tables:
-                self.drop_table(tree.this.name)
-            elif not tree.args.get("exists"):
-                raise CxchainError(f"table {tree.this.name} does not exist")
+            # SQLGlot keeps the dropped tables under "tables" (older versions: "this").
+            for table in tree.args.get("tables") or [tree.this]:
+                if table.name in self._tables:
+                    self.drop_table(table.name)
+                elif not tree.args.get("exists"):
+                    raise CxchainError(f"table {table.name} does not exist")
             return SparkResult([], [])
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
             raise CxchainError(f"{tree.key.upper()} is not supported on the Spark engine: write the transform as "

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from ..data.redact import strip_placeholders
-from ..engine import build_facts_on, open_engine
+from ..engine import Engine, build_facts_on, open_engine
 from ..engine.insight import classify_demand_on, score_contacts_on
 from .analyse import generate_findings
 from .findings import save_findings
@@ -261,10 +261,12 @@ def read_failure_in_text(con: duckdb.DuckDBPyConnection, cache_dir: Path, *, inc
 
 
 def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *, secret: str,
-                progress: Callable[[str, int, int], None] | None = None, incremental: bool = True) -> dict[str, Any]:
+                progress: Callable[[str, int, int], None] | None = None, incremental: bool = True,
+                engine: Engine | None = None) -> dict[str, Any]:
     """The whole of link 2 on the open analytical store ``con``; returns step statistics.
 
-    ``incremental`` keeps the reasons and sentiment of unchanged contacts from the last run.
+    ``incremental`` keeps the reasons and sentiment of unchanged contacts from the last run.  ``engine`` is
+    an engine the caller opened (and stops) for the whole run; without one, the ``engine`` setting's is opened.
     """
     progress = progress or (lambda s, d, t: None)
     stats: dict[str, Any] = {}
@@ -282,7 +284,8 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
                                          incremental=incremental)
     # Sentiment, failure demand and the fact tables run on the workspace's engine (settings `engine`,
     # `spark.*`; docs/spark.md) and land in this store.
-    engine = open_engine(settings, storage=ws_path / ".cxchain" / "spark", con=con)
+    own = engine is None
+    engine = engine or open_engine(settings, storage=ws_path / ".cxchain" / "spark", con=con)
     try:
         step("score sentiment", 1)
         # scored now; on DuckDB the rest are kept from the last run
@@ -294,7 +297,8 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
         step("build metric facts", 3)
         stats["facts"] = build_facts_on(engine, con, secret=secret)
     finally:
-        engine.stop()
+        if own:
+            engine.stop()
     stats["engine"] = engine.name
     step("find and rank findings", 4)
     findings = generate_findings(con, settings, tax)
