@@ -54,7 +54,7 @@ _INPUTS_SQL = """WITH c AS (SELECT * FROM contact WHERE valid_to IS NULL),
                  FROM c LEFT JOIN menu m USING (interaction_ref)"""
 
 # Bump when the reason classifier changes in a way that should relabel every contact.
-REASON_MODEL_VERSION = 2
+REASON_MODEL_VERSION = 3
 
 
 def classifier_inputs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Any, Any]]:
