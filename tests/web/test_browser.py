@@ -70,16 +70,20 @@ def server(demo_ws: dict[str, Any]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def loop_server(demo_ws: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server on a private copy of the demo (the loop flow changes it), with Bo owning the Bins area."""
+def loop_server(demo_ws: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A server on a private copy of the demo (the loop flow changes it), with Bo owning the business area of
+    the next cycle's planned initiative; yields the base URL and that initiative's id."""
+    from cxchain.redesign.initiatives import list_initiatives
     from cxchain.web.users import add_user
     from cxchain.workspace import Workspace
 
     path = tmp_path_factory.mktemp("loop") / "demo"
     shutil.copytree(demo_ws["path"], path)
-    add_user(Workspace(path), "bo", PASSWORD, role="owner", area="Bins")
+    ws = Workspace(path)
+    planned = next(d for d in list_initiatives(ws) if d["status"] == "planned")
+    add_user(ws, "bo", PASSWORD, role="owner", area=planned["areas"][0]["area"])
     with _serve(path) as base:
-        yield base
+        yield base, planned["id"]
 
 
 @pytest.fixture(scope="module")
@@ -215,9 +219,9 @@ def test_css_colour_contrast_meets_aa() -> None:
 
 # --- links 3-5: the loop's main flow -------------------------------------------------------------
 
-def test_loop_flow_analyst_accepts_owner_updates_viewer_reads(loop_server: str, browser: Any) -> None:
+def test_loop_flow_analyst_accepts_owner_updates_viewer_reads(loop_server: tuple[str, str], browser: Any) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    base = loop_server
+    base, ini = loop_server
     # The analyst proposes a six-month plan and accepts its first proposal, saying why.
     ctx, page, _ = _signed_in_page(browser, base, "ann")
     page.get_by_role("link", name="Priorities", exact=True).click()
@@ -237,21 +241,21 @@ def test_loop_flow_analyst_accepts_owner_updates_viewer_reads(loop_server: str, 
     page.screenshot(path=str(SHOTS / "priorities-analyst.png"), full_page=True)
     ctx.close()
 
-    # The owner of Bins moves their initiative on and adds a task; they cannot retitle it.
+    # The owner of the planned initiative's area moves it on and adds a task; they cannot retitle it.
     ctx, page, _ = _signed_in_page(browser, base, "bo")
     page.get_by_role("link", name="Redesign", exact=True).click()
     page.wait_for_url(base + "/redesign")
     page.screenshot(path=str(SHOTS / "redesign-board.png"), full_page=True)
-    page.get_by_role("link", name=re.compile(r"^I2: ")).first.click()
-    page.wait_for_url(base + "/redesign/initiatives/I2")
+    page.get_by_role("link", name=re.compile(rf"^{ini}: ")).first.click()
+    page.wait_for_url(base + f"/redesign/initiatives/{ini}")
     assert page.locator("#upd-title").count() == 0
     page.get_by_label("Status", exact=True).select_option("in_progress")
     page.get_by_role("button", name="Save").click()
-    page.wait_for_url(base + "/redesign/initiatives/I2")
+    page.wait_for_url(base + f"/redesign/initiatives/{ini}")
     assert page.locator("#initiative-status").inner_text() == "in_progress"
     page.get_by_label("New task").fill("Brief the crews on the new round")
     page.get_by_role("button", name="Add the task").click()
-    page.wait_for_url(re.compile(re.escape(base) + r"/redesign/initiatives/I2(#.*)?$"))
+    page.wait_for_url(re.compile(re.escape(base) + rf"/redesign/initiatives/{ini}(#.*)?$"))
     assert "Brief the crews on the new round" in page.locator("#t-tasks").locator("..").inner_text()
     page.screenshot(path=str(SHOTS / "initiative-owner.png"), full_page=True)
     ctx.close()
