@@ -30,7 +30,7 @@ from .cycles import close_cycle, open_cycle
 __all__ = ["run_demo_loop", "map_generator_reasons"]
 
 #: The demo's target metric: weekly contacts about the reason (``volume``), failure contacts only
-#: where there is enough of it to measure (see :func:`target_filters`).
+#: where there are enough of them to measure (see :func:`target_filters`).
 DEMO_METRIC = "volume"
 
 #: Weekly failure contacts (mean of the 13 weeks before go-live) below which an initiative targets all
@@ -43,8 +43,8 @@ def target_filters(ws: Workspace, reason_id: str, go_live: date) -> dict[str, An
 
     What such a change should move is failure demand, so the target is weekly *failure* contacts about
     the reason when the 13 weeks before ``go_live`` (the go-live date, or the data's end for a change
-    still to come) average at least :data:`MIN_WEEKLY_FAILURE` of them;
-    otherwise weekly contacts about the reason (all demand), which a smaller organisation can measure.
+    still to come) average at least :data:`MIN_WEEKLY_FAILURE` of them; otherwise weekly contacts about
+    the reason (all demand), which a smaller organisation can measure.
     """
     from ..redesign.initiatives import target_series
 
