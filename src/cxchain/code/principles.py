@@ -17,7 +17,7 @@ import difflib
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -145,14 +145,19 @@ class Principle:
 
 
 @contextmanager
-def _con(ws: Any) -> Iterator[sqlite3.Connection]:
+def code_store(ws: Any, schema: str) -> Iterator[sqlite3.Connection]:
+    """A connection to the workspace's ops store with the CX Code tables of ``schema`` created if missing."""
     con = ws.store.ops()
     con.row_factory = sqlite3.Row
     try:
-        con.executescript(SCHEMA)
+        con.executescript(schema)
         yield con
     finally:
         con.close()
+
+
+def _con(ws: Any) -> AbstractContextManager[sqlite3.Connection]:
+    return code_store(ws, SCHEMA)
 
 
 def _body(p: Principle) -> dict[str, Any]:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from ..errors import CxchainError, NotFoundError
-from .principles import Principle, list_principles
+from .principles import Principle, code_store, list_principles
 
 __all__ = ["ANSWERS", "VERDICTS", "checklist", "score_answers", "review", "reviews_of", "list_reviews",
            "get_review", "unreviewed_go_lives", "review_demo_go_lives"]
@@ -41,15 +41,8 @@ CREATE INDEX IF NOT EXISTS code_reviews_initiative ON code_reviews (initiative_i
 """
 
 
-@contextmanager
-def _con(ws: Any) -> Iterator[sqlite3.Connection]:
-    con = ws.store.ops()
-    con.row_factory = sqlite3.Row
-    try:
-        con.executescript(SCHEMA)
-        yield con
-    finally:
-        con.close()
+def _con(ws: Any) -> AbstractContextManager[sqlite3.Connection]:
+    return code_store(ws, SCHEMA)
 
 
 def _published(ws: Any) -> list[Principle]:
