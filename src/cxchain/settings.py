@@ -65,9 +65,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("costs.sms", [0.10, 0.30], "Cost per SMS contact, GBP [low, high]. Set your own.", placeholder=True),
     Setting("costs.per_handling_minute", [0.50, 0.90], "Fully loaded cost of one agent handling minute, GBP [low, high]. Set your own.", placeholder=True),
     # Metric conventions (domain brief section 1).
-    Setting("metrics.version", 1, "Version of the metric conventions below; bump it when you change one."),
+    Setting("metrics.version", 2, "Version of the metric conventions below; bump it when you change one."),
     Setting("metrics.repeat_window_days", 7, "A contact is a repeat if the same customer contacts again within this many days.", source="domain brief section 1: repeat contact rate"),
     Setting("metrics.repeat_same_reason", "group", "What counts as the same issue for repeats: the same reason group, the same reason, or any reason.", ("group", "reason", "any")),
+    Setting("metrics.repeat_follow_ups", "issue", "A contact on a follow-up reason (chasing, not done right, reported again, complaint: the taxonomy's follows_up reasons) is about the issue of the same customer's last earlier contact within the repeat window (issue), or about its own reason (own).", ("issue", "own")),
     Setting("metrics.repeat_transfer_gap_minutes", 15, "Contacts this soon after a transfer are a forward, not a repeat.", source="domain brief section 1: repeat contact rate"),
     Setting("metrics.repeat_denominator", "contact", "Repeat rate per contact or per customer.", ("contact", "customer")),
     Setting("metrics.service_level_seconds", 20, "Service-level threshold T in 'X% answered within T seconds'.", source="domain brief section 1: service level (80/20)"),

@@ -52,7 +52,7 @@ def _copy_store(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyCo
     copy = duckdb.connect(str(path))
     for (name,) in con.execute("SELECT table_name FROM information_schema.tables "
                                "WHERE table_schema = current_schema()").fetchall():
-        if name in (*FACT_TABLES, "contact_sentiment", "contact_demand"):
+        if name in (*FACT_TABLES, "contact_sentiment", "contact_demand", "contact_issue"):
             continue  # the Spark engine must bring these back
         copy.register("_t", con.sql(f'SELECT * FROM "{name}"').to_arrow_table())
         copy.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _t')
@@ -66,7 +66,7 @@ def test_facts_and_metrics_are_identical_on_spark(demo: Workspace, spark_engine:
         assert score_contacts_on(spark_engine, copy) > 0
         tax = workspace_taxonomy(demo.path, "council")
         assert set(classify_demand_on(spark_engine, copy, tax, demo.settings)) >= {"failure", "value"}
-        for table in ("contact_sentiment", "contact_demand"):
+        for table in ("contact_sentiment", "contact_demand", "contact_issue"):
             assert diff_tables(con, copy, table) == [], table
         counts = build_facts_on(spark_engine, copy, secret=demo.store.secret())
         assert counts["contact_fact"] > CONTACTS and counts["survey_fact"] > 0 and counts["complaint_fact"] > 0
@@ -102,7 +102,7 @@ def test_cli_run_on_spark_publishes_the_same_facts_and_findings(demo: Workspace,
     before = tmp_path / "before.duckdb"
     with demo.store.read() as con:
         keep = duckdb.connect(str(before))
-        for name in (*FACT_TABLES, "contact_demand", "contact_sentiment", "finding"):
+        for name in (*FACT_TABLES, "contact_demand", "contact_issue", "contact_sentiment", "finding"):
             keep.register("_t", con.sql(f'SELECT * FROM "{name}"').to_arrow_table())
             keep.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _t')
             keep.unregister("_t")
@@ -113,7 +113,7 @@ def test_cli_run_on_spark_publishes_the_same_facts_and_findings(demo: Workspace,
     with demo.store.read() as con:
         steps = con.execute("SELECT steps FROM run_log WHERE kind = 'insight' ORDER BY started_at DESC LIMIT 1").fetchall()
         assert '"engine": "spark"' in steps[0][0]
-        for table in (*FACT_TABLES, "contact_demand", "contact_sentiment", "finding"):
+        for table in (*FACT_TABLES, "contact_demand", "contact_issue", "contact_sentiment", "finding"):
             # Customer keys are minted afresh by each run's identity resolution (on DuckDB either way).
             ignore = ("customer_key",) if table in FACT_TABLES[:4] else ()
             assert diff_tables(keep, con, table, ignore=ignore) == [], table
@@ -153,6 +153,6 @@ def test_whole_chain_from_the_exports_on_spark(demo: Workspace, spark_session: A
         assert _partition(spark) == _partition(duck)
         (steps,) = duck.execute("SELECT steps FROM run_log WHERE kind = 'link' ORDER BY started_at LIMIT 1").fetchone()  # type: ignore[misc]
         assert json.loads(steps)["pairs_above_threshold"] == link["pairs_above_threshold"]
-        for table in ("contact_sentiment", "contact_demand", *FACT_TABLES):
+        for table in ("contact_sentiment", "contact_demand", "contact_issue", *FACT_TABLES):
             ignore = ("customer_key",) if table in FACT_TABLES[:4] else ()
             assert diff_tables(duck, spark, table, ignore=ignore) == [], table

@@ -269,8 +269,9 @@ def test_provenance_and_period(con):
     r = rows[0]
     assert r["metric"] == "repeat_rate" and r["version"] == get_spec("repeat_rate").version
     assert r["conventions"] == {"metrics.repeat_window_days": 7, "metrics.repeat_same_reason": "group",
+                                "metrics.repeat_follow_ups": "issue",
                                 "metrics.repeat_transfer_gap_minutes": 15, "metrics.repeat_denominator": "contact",
-                                "as_of": "2025-03-14", "metrics.small_number": 0, "metrics.version": 1}
+                                "as_of": "2025-03-14", "metrics.small_number": 0, "metrics.version": 2}
 
 
 def test_errors(con):

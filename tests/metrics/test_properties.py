@@ -3,12 +3,14 @@ independently of the SQL, for every convention variant."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cxchain.insight.demand import link_follow_ups
 from cxchain.metrics import compute, drilldown
 
 from .helpers import T0, add_reasons, finish, insert, link_customers, new_con
@@ -19,7 +21,7 @@ GAPS_MIN = [0, 1, 5, 10, 14, 15, 16, 60, 1439, 1440, 3 * 1440, 7 * 1440 - 1, 7 *
 CONTACT = st.fixed_dictionaries({
     "gap": st.sampled_from(GAPS_MIN),
     "customer": st.sampled_from(["a", "b", "c", None]),
-    "reason": st.sampled_from([("r1", "g1"), ("r2", "g1"), ("r3", "g2"), (None, None), ("r4", None)]),
+    "reason": st.sampled_from([("r1", "g1"), ("r2", "g1"), ("r3", "g2"), (None, None), ("r4", None), ("rf", "gF")]),
     "dur": st.sampled_from([None, 0, 3, 12, 30]),
     "transferred": st.booleans(),
     "abandoned": st.booleans(),
@@ -38,22 +40,37 @@ def materialise(drawn: list[dict]) -> list[dict]:
     return out
 
 
-def load(cs: list[dict]):
+FOLLOW_UP = "rf"  # a follow-up reason (taxonomy follows_up): about the customer's earlier issue
+
+
+def load(cs: list[dict], window_days: int = 7):
     con = new_con()
     insert(con, "contact", [dict(record_id=c["id"], channel=c["channel"], direction="inbound", started_at=c["start"],
                                  ended_at=c["end"], transfers=int(c["transferred"]), abandoned=c["abandoned"],
                                  wait_s=c["wait"]) for c in cs])
     link_customers(con, {c["id"]: c["customer"] for c in cs})
     add_reasons(con, {c["id"]: c["reason"] for c in cs})
+    link_follow_ups(con, [FOLLOW_UP], window_days)
     finish(con)
     return con
 
 
 # ---- reference implementations -------------------------------------------------------------------------------
 
-def ref_repeat(cs, window_days, mode, gap_min, denom, as_of):
+def ref_issue(cs, c, window_days):
+    """The contact whose reason ``c`` is about: the customer's latest earlier non-follow-up contact with a
+    reason within the window when ``c`` is a follow-up, else ``c`` itself."""
+    if c["reason_id"] != FOLLOW_UP or c["customer"] is None:
+        return c
+    earlier = [s for s in cs if s["customer"] == c["customer"] and s["reason_id"] not in (None, FOLLOW_UP)
+               and (s["start"], s["id"]) < (c["start"], c["id"]) and s["start"] >= c["start"] - timedelta(days=window_days)]
+    return max(earlier, key=lambda s: (s["start"], s["id"])) if earlier else c
+
+
+def ref_repeat(cs, window_days, mode, gap_min, denom, as_of, follow_ups="own"):
     def key(c):
-        return {"group": c["group"], "reason": c["reason_id"], "any": "*"}[mode]
+        i = ref_issue(cs, c, window_days) if follow_ups == "issue" else c
+        return {"group": i["group"], "reason": i["reason_id"], "any": "*"}[mode]
     end = datetime.combine(date.fromisoformat(as_of), datetime.min.time()) + timedelta(days=1) if as_of \
         else max(c["start"] for c in cs)
     base = sorted((c for c in cs if c["customer"] is not None), key=lambda c: (c["start"], c["id"]))
@@ -111,14 +128,15 @@ def ref_abandonment(cs, short_s):
        st.sampled_from(["", "2025-03-05", "2025-03-20"]))
 def test_repeat_rate_matches_reference(drawn, window, gap, as_of):
     cs = materialise(drawn)
-    con = load(cs)
-    for mode in ("group", "reason", "any"):
-        for denom in ("contact", "customer"):
-            conv = {"metrics.small_number": 0, "metrics.repeat_window_days": window, "metrics.repeat_same_reason": mode,
-                    "metrics.repeat_transfer_gap_minutes": gap, "metrics.repeat_denominator": denom, "as_of": as_of}
-            [row] = compute(con, "repeat_rate", conv)
-            assert (row["numerator"], row["n"], row["censored"]) == ref_repeat(cs, window, mode, gap, denom, as_of), conv
-            assert len(drilldown(con, "repeat_rate", conv)) == row["n"]
+    con = load(cs, window)
+    for mode, denom, follow_ups in itertools.product(("group", "reason", "any"), ("contact", "customer"), ("issue", "own")):
+        conv = {"metrics.small_number": 0, "metrics.repeat_window_days": window, "metrics.repeat_same_reason": mode,
+                "metrics.repeat_transfer_gap_minutes": gap, "metrics.repeat_denominator": denom, "as_of": as_of,
+                "metrics.repeat_follow_ups": follow_ups}
+        [row] = compute(con, "repeat_rate", conv)
+        assert (row["numerator"], row["n"], row["censored"]) == ref_repeat(cs, window, mode, gap, denom, as_of,
+                                                                          follow_ups), conv
+        assert len(drilldown(con, "repeat_rate", conv)) == row["n"]
 
 
 @PROPS

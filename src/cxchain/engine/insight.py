@@ -68,7 +68,7 @@ def score_contacts_on(engine: Engine, con: duckdb.DuckDBPyConnection, *, increme
 
 
 def classify_demand_on(engine: Engine, con: duckdb.DuckDBPyConnection, taxonomy: Any, settings: Any) -> dict[str, int]:
-    """Write ``contact_demand`` into store ``con``, classified on ``engine`` (the same SQL on both)."""
+    """Write ``contact_demand`` and ``contact_issue`` into store ``con``, classified on ``engine`` (the same SQL on both)."""
     from ..insight.demand import classify_demand
 
     if _own(engine, con):
@@ -80,5 +80,5 @@ def classify_demand_on(engine: Engine, con: duckdb.DuckDBPyConnection, taxonomy:
     engine.import_duckdb(con, fresh)
     ensure_tables(engine, con, ["contact", "record_customer"])
     counts = classify_demand(engine.connection(), taxonomy, settings)
-    engine.export_duckdb(con, ["contact_demand"])
+    engine.export_duckdb(con, ["contact_demand", "contact_issue"])
     return counts

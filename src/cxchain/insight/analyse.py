@@ -10,6 +10,7 @@ Context findings (the reason mix, the overall failure share) are scored low: the
 from __future__ import annotations
 
 import math
+import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -21,10 +22,10 @@ from .findings import Finding
 from .taxonomy import Taxonomy
 
 MIN_N = 30  # below this a comparison is not reported as a finding
-#: Family-wise error rate of each kind of finding: every reason (and, for shifts, every split week) tried
-#: is one test, so the threshold on z grows with the number of tests (Bonferroni), not with the data's size.
+#: Family-wise error rate of each kind of finding: every reason tried is one test, so the threshold grows
+#: with the number of tests (Bonferroni), not with the data's size.  (A shift's search over split weeks is
+#: allowed for by its own null distribution, :func:`_shift_p_value`.)
 ALPHA = 0.05
-Z_SHIFT = 5.0  # legacy ceiling: a shift this strong is reported whatever the number of tests
 Z_GAP = 3.0  # strength at which a gap's confidence weight saturates (and the legacy ceiling for gaps)
 #: Before/after a shift are compared over at most this many weeks either side of the change, so a slow
 #: drift over the whole history does not count as part of the step.
@@ -119,31 +120,84 @@ def _avoidable_cost(con: duckdb.DuckDBPyConnection, settings: Any) -> tuple[floa
     return low, high
 
 
+def _split_z(f: np.ndarray, n: np.ndarray, min_side: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Two-proportion z of every allowed split of weekly share series (rows of ``f``) with weekly sizes ``n``.
+
+    Returns ``(ks, z)``: the split weeks tried (the first week after the split) and, per series, the z of
+    each (after minus before).  A split needs ``min_side`` weeks and :data:`MIN_N` contacts on each side.
+    """
+    f = np.atleast_2d(f)
+    cn = np.cumsum(n)
+    ks = np.arange(min_side, len(n) - min_side + 1)
+    if len(ks):
+        ks = ks[(cn[ks - 1] >= MIN_N) & (cn[-1] - cn[ks - 1] >= MIN_N)]
+    if not len(ks):
+        return ks, np.zeros((f.shape[0], 0))
+    cf = np.cumsum(f, axis=1)
+    n1, n2 = cn[ks - 1], cn[-1] - cn[ks - 1]
+    p1 = cf[:, ks - 1] / n1
+    p2 = (cf[:, -1:] - cf[:, ks - 1]) / n2
+    p = cf[:, -1:] / cn[-1]
+    se = np.sqrt(np.maximum(p * (1 - p), 1e-12) * (1 / n1 + 1 / n2))
+    return ks, (p2 - p1) / se
+
+
 def _best_split(f: np.ndarray, n: np.ndarray, min_side: int = 6) -> tuple[int, float, float, float] | None:
-    """The split of a weekly share series with the largest two-proportion z: (k, z, p_before, p_after)."""
-    if len(n) < 2 * min_side:
+    """The split of a weekly share series with the largest two-proportion |z|: (k, z, p_before, p_after)."""
+    ks, z = _split_z(f, n, min_side)
+    if not len(ks):
         return None
-    cf, cn = np.cumsum(f), np.cumsum(n)
-    best = None
-    for k in range(min_side, len(n) - min_side + 1):
-        n1, n2 = cn[k - 1], cn[-1] - cn[k - 1]
-        if n1 < MIN_N or n2 < MIN_N:
-            continue
-        p1, p2 = cf[k - 1] / n1, (cf[-1] - cf[k - 1]) / n2
-        p = cf[-1] / cn[-1]
-        se = math.sqrt(max(p * (1 - p), 1e-12) * (1 / n1 + 1 / n2))
-        z = (p2 - p1) / se
-        if best is None or abs(z) > abs(best[1]):
-            best = (k, z, p1, p2)
-    return best
+    j = int(np.argmax(np.abs(z[0])))  # the first of equal maxima, as a scan from the left finds
+    k = int(ks[j])
+    return k, float(z[0, j]), float(f[:k].sum() / n[:k].sum()), float(f[k:].sum() / n[k:].sum())
+
+
+#: Draws of the no-change null per reason tested for a shift (see :func:`_shift_p_value`).
+SHIFT_NULL_DRAWS = 4000
+
+
+def _overdispersion(f: np.ndarray, n: np.ndarray, k: int) -> float:
+    """Pearson dispersion of the weekly counts around the two-level (before/after ``k``) fit, at least 1.
+
+    Real weekly shares vary more than binomial sampling allows (staffing, post runs, weather); dividing z
+    by the square root of this keeps such noise from being read as a step.
+    """
+    fitted = np.concatenate([np.full(k, f[:k].sum() / n[:k].sum()), np.full(len(n) - k, f[k:].sum() / n[k:].sum())])
+    live = n > 0
+    var = n[live] * fitted[live] * (1 - fitted[live])
+    ok = var > 0
+    df = int(ok.sum()) - 2
+    if df <= 0:
+        return 1.0
+    chi2 = float((((f[live] - n[live] * fitted[live]) ** 2)[ok] / var[ok]).sum())
+    return max(1.0, chi2 / df)
+
+
+def _shift_p_value(z_obs: float, n: np.ndarray, p: float, seed: int) -> float:
+    """P(max |z| over the splits tried >= ``z_obs``) when nothing changed: weekly failure counts drawn as
+    Binomial(n_week, ``p``), the same split search run on each draw.
+
+    The splits of one series are strongly correlated, so a Bonferroni correction over split weeks (the
+    earlier rule) asked far more of a real step than chance does; this null is exact for the series' own
+    weekly sizes.  Seeded, so a rerun gives the same findings.
+    """
+    rng = np.random.default_rng(seed)
+    draws = rng.binomial(n.astype(np.int64), min(max(p, 0.0), 1.0), size=(SHIFT_NULL_DRAWS, len(n))).astype(float)
+    _, z = _split_z(draws, n)
+    if not z.shape[1]:
+        return 1.0
+    top = np.abs(z).max(axis=1)
+    return float((1 + int((top >= abs(z_obs)).sum())) / (SHIFT_NULL_DRAWS + 1))
 
 
 def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy) -> list[Finding]:
     """Reasons whose failure-demand share stepped up or down at some week (a sustained shift).
 
-    The step is found where the two-proportion z of before against after is largest, and reported when
-    it is significant after allowing for every reason and split week tried; its size is the share in the
-    ``SHIFT_WINDOW_WEEKS`` after the change minus the share in the same span before it.
+    The step is found where the two-proportion z of before against after is largest.  Its z is divided
+    by the square root of the series' over-dispersion, and its p-value is that of the largest z over
+    every split week when nothing changed (:func:`_shift_p_value`); it is reported when the p-value is
+    below :data:`ALPHA` divided by the number of reasons tested (Bonferroni over reasons).  Its size is
+    the share in the ``SHIFT_WINDOW_WEEKS`` after the change minus the share in the same span before it.
     """
     rows = con.execute("""SELECT reason_id, week, count(*) FILTER (WHERE demand = 'failure') AS f,
                                  count(*) FILTER (WHERE demand IN ('failure', 'value')) AS n
@@ -153,23 +207,25 @@ def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy)
     for rid, week, f, n in rows:
         by.setdefault(rid, []).append((week, f, n))
     splits: dict[str, tuple[int, float, float, float]] = {}
-    tests = 0
     for rid, series in by.items():
         f = np.array([x for _, x, _ in series], dtype=float)
         n = np.array([x for _, _, x in series], dtype=float)
-        tests += max(0, len(series) - 11)  # the split weeks _best_split tries
         best = _best_split(f, n)
         if best is not None:
-            splits[rid] = best
-    z_min = min(Z_SHIFT, z_threshold(tests))
+            k, z, p1, p2 = best
+            splits[rid] = (k, z / math.sqrt(_overdispersion(f, n, k)), p1, p2)
+    alpha = ALPHA / max(1, len(splits))
+    # the |z| a single test would need at that level, shown beside each finding's z
+    z_min = z_threshold(len(splits))
     out = []
     for rid, (k, z, _, _) in splits.items():
-        if abs(z) < z_min:
-            continue
         series = by[rid]
         weeks = [w for w, _, _ in series]
         f = np.array([x for _, x, _ in series], dtype=float)
         n = np.array([x for _, _, x in series], dtype=float)
+        p_value = _shift_p_value(z, n, float(f.sum() / n.sum()), zlib.crc32(rid.encode()))
+        if p_value >= alpha:
+            continue
         change = weeks[k]
         lo, hi = change - timedelta(weeks=SHIFT_WINDOW_WEEKS), change + timedelta(weeks=SHIFT_WINDOW_WEEKS)
         before = np.array([lo <= w < change for w in weeks])
@@ -193,7 +249,8 @@ def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy)
             chart={"type": "line", "points": [(str(w), (x / m if m else 0.0)) for w, x, m in series], "unit": "%",
                    "title": f"Weekly failure share: {_name(tax, rid)}", "marker": str(change)},
             estimand={"metric": "failure_share_change", "reason_id": rid, "change_date": str(change), "before": p1, "after": p2,
-                      "window": [str(lo), str(change), str(hi)], "value": p2 - p1, "z": z, "z_threshold": z_min}))
+                      "window": [str(lo), str(change), str(hi)], "value": p2 - p1, "z": z, "p_value": p_value, "alpha": alpha,
+                      "z_threshold": z_min}))
     return out
 
 

@@ -25,6 +25,7 @@ could have self-served is reported apart (``self_serviceable``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -59,8 +60,51 @@ AGENT_CUES: dict[str, str] = {
 }
 
 
+def link_follow_ups(con: duckdb.DuckDBPyConnection, follow_up_reasons: Iterable[str], window_days: int) -> int:
+    """Write ``contact_issue(record_id, issue_reason_id, issue_reason_group, follows_up_on)``: the issue each
+    current contact is about.
+
+    A contact on a follow-up reason (chasing, not done right, reported again, a complaint: the
+    taxonomy's ``follows_up`` reasons) is about whatever the same customer last contacted us about:
+    its issue is the reason of that customer's latest earlier contact (by start, then record id) with
+    a classified reason that is not itself a follow-up, started at most ``window_days`` before it
+    (``follows_up_on`` is then that contact's record id).  Every other contact, and a follow-up with
+    no such contact, is about its own reason.  Without this a "still waiting for my new bin" chaser,
+    classified as chasing, never counts as a repeat of the bin request (measured on the 20,000-contact
+    council demo: it was 40 % of the true repeats on the planted hot spot that repeat linkage lost).
+    Returns how many contacts took an earlier contact's issue.
+    """
+    con.register("_follow_up_reasons", pa.table({"reason_id": pa.array(sorted(set(follow_up_reasons)), pa.string())}))
+    con.execute(f"""
+        CREATE OR REPLACE TABLE contact_issue AS
+        WITH c AS (SELECT c.record_id, c.started_at, rc.customer_key, cr.reason_id, cr.reason_group,
+                          fu.reason_id IS NOT NULL AS follows_up
+                   FROM contact c JOIN contact_reason cr ON cr.record_id = c.record_id
+                   LEFT JOIN (SELECT record_id, min(customer_key) AS customer_key FROM record_customer
+                              WHERE customer_key IS NOT NULL GROUP BY record_id) rc ON rc.record_id = c.record_id
+                   LEFT JOIN _follow_up_reasons fu ON fu.reason_id = cr.reason_id
+                   WHERE c.valid_to IS NULL),
+        subject AS (SELECT record_id, started_at, customer_key, reason_id, reason_group FROM c
+                    WHERE customer_key IS NOT NULL AND started_at IS NOT NULL AND NOT follows_up
+                      AND reason_id IS NOT NULL AND reason_id <> 'unclassified'),
+        earlier AS (
+            SELECT f.record_id, s.record_id AS on_record_id, s.reason_id, s.reason_group,
+                   row_number() OVER (PARTITION BY f.record_id ORDER BY s.started_at DESC, s.record_id DESC) AS k
+            FROM c f JOIN subject s ON s.customer_key = f.customer_key
+             AND (s.started_at < f.started_at OR (s.started_at = f.started_at AND s.record_id < f.record_id))
+             AND s.started_at >= f.started_at - INTERVAL {int(window_days)} DAY
+            WHERE f.follows_up)
+        SELECT c.record_id, coalesce(e.reason_id, c.reason_id) AS issue_reason_id,
+               CASE WHEN e.record_id IS NULL THEN c.reason_group ELSE e.reason_group END AS issue_reason_group,
+               e.on_record_id AS follows_up_on
+        FROM c LEFT JOIN (SELECT * FROM earlier WHERE k = 1) e ON e.record_id = c.record_id""")
+    con.unregister("_follow_up_reasons")
+    return int(con.execute("SELECT count(follows_up_on) FROM contact_issue").fetchall()[0][0])
+
+
 def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings: Any) -> dict[str, int]:
-    """Write ``contact_demand(record_id, demand, failure_type, evidence, self_serviceable)`` for current contacts.
+    """Write ``contact_demand(record_id, demand, failure_type, evidence, self_serviceable)`` for current contacts,
+    and ``contact_issue`` (:func:`link_follow_ups`), which its repeat linkage uses.
 
     Needs ``contact_reason`` (from the reason classifier) and ``record_customer``.
     """
@@ -74,7 +118,11 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
     window = int(settings["metrics.repeat_window_days"])
     gap = int(settings["metrics.repeat_transfer_gap_minutes"])
     same = str(settings["metrics.repeat_same_reason"])
-    key = {"group": "cr.reason_group", "reason": "cr.reason_id", "any": "'*'"}[same]
+    link_follow_ups(con, [r.id for r in taxonomy.active if r.follows_up], window)
+    # the same issue key as the repeat_rate metric (metrics.compile._reason_key)
+    issue = str(settings["metrics.repeat_follow_ups"]) == "issue"
+    key = {"group": "ci.issue_reason_group" if issue else "cr.reason_group",
+           "reason": "ci.issue_reason_id" if issue else "cr.reason_id", "any": "'*'"}[same]
     text = "lower(coalesce(c.text, '') || ' ' || coalesce(c.agent_text, ''))"
     cue_cases = " ".join(f"WHEN regexp_matches({text}, '{pattern}') THEN '{kind}'"
                          for kind, pattern in (("complaint", CUES["complaint"]), ("chasing_progress", CUES["chasing_progress"]),
@@ -93,7 +141,8 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
             SELECT c.record_id, coalesce(c.interaction_ref, c.record_id) AS interaction_id, c.started_at,
                    coalesce(c.ended_at, c.started_at) AS ended_at, c.transfers, rc.customer_key,
                    cr.reason_id, cr.reason_group, {key} AS rkey, CASE {cue_cases} END AS cue
-            FROM c LEFT JOIN contact_reason cr USING (record_id) LEFT JOIN record_customer rc USING (record_id)),
+            FROM c LEFT JOIN contact_reason cr USING (record_id) LEFT JOIN record_customer rc USING (record_id)
+            LEFT JOIN contact_issue ci USING (record_id)),
         -- one row per interaction (an IVR session and the call legs it led to are one contact)
         inter AS (
             SELECT customer_key, rkey, interaction_id, min(started_at) AS started_at, max(ended_at) AS ended_at,

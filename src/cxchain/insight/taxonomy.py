@@ -48,6 +48,9 @@ class Reason:
     demand: Demand = "value"
     failure_type: str | None = None
     self_serviceable: bool = False
+    #: A follow-up (chasing, not done right, reported again, complaint) is about whatever the customer
+    #: contacted us about before, not a subject of its own: repeat linkage matches it to that issue.
+    follows_up: bool = False
     status: Literal["active", "retired"] = "active"
     replaced_by: list[str] = field(default_factory=list)
 
@@ -72,6 +75,8 @@ class Reason:
         if self.failure_type:
             d["failure_type"] = self.failure_type
         d["self_serviceable"] = bool(self.self_serviceable)
+        if self.follows_up:
+            d["follows_up"] = True
         if self.status != "active":
             d["status"] = self.status
             d["replaced_by"] = list(self.replaced_by)
@@ -85,6 +90,7 @@ class Reason:
                     examples=[str(e) for e in (d.get("examples") or [])],
                     demand=d.get("demand", "value"), failure_type=d.get("failure_type"),
                     self_serviceable=bool(d.get("self_serviceable", False)),
+                    follows_up=bool(d.get("follows_up", False)),
                     status=d.get("status", "active"), replaced_by=[str(x) for x in d.get("replaced_by") or []])
         except KeyError as e:
             raise TaxonomyError(f"reason without {e.args[0]!r}: {d!r}") from None

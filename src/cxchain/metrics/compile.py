@@ -112,10 +112,19 @@ def _subst(template: str, conv: Mapping[str, Any]) -> str:
 
 
 def _reason_key(conv: Mapping[str, Any], alias: str = "") -> str:
+    """The issue a contact is about, for repeat linkage (metrics.repeat_same_reason, metrics.repeat_follow_ups)."""
     mode = conv["metrics.repeat_same_reason"]
+    if mode == "any":
+        return "'*'"
+    col = "reason_group" if mode == "group" else "reason_id"
+    if conv.get("metrics.repeat_follow_ups", "own") == "issue":
+        # a follow-up takes the issue of the customer's earlier contact (insight.demand.link_follow_ups);
+        # issue_reason_id is NULL only where that table is absent or the contact has no reason
+        col = f"CASE WHEN {alias}issue_reason_id IS NOT NULL THEN {alias}issue_{col} ELSE {alias}{col} END"
+    else:
+        col = alias + col
     # 'unclassified' is the classifier's explicit "no reason fits": unknown, never "the same reason".
-    return {"group": f"nullif({alias}reason_group, 'unclassified')", "reason": f"nullif({alias}reason_id, 'unclassified')",
-            "any": "'*'"}[mode]
+    return f"nullif({col}, 'unclassified')"
 
 
 def _data_end(conv: Mapping[str, Any]) -> str:

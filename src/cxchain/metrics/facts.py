@@ -46,6 +46,7 @@ INSIGHT_TABLES: dict[str, dict[str, str]] = {
     "contact_reason": {"reason_id": "VARCHAR", "reason_group": "VARCHAR", "confidence": "DOUBLE"},
     "contact_demand": {"demand": "VARCHAR", "failure_type": "VARCHAR"},
     "contact_sentiment": {"sentiment": "DOUBLE"},
+    "contact_issue": {"issue_reason_id": "VARCHAR", "issue_reason_group": "VARCHAR"},
 }
 
 

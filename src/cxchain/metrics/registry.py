@@ -142,14 +142,16 @@ _SPECS: list[MetricSpec] = [
         "repeat_rate", "Repeat contact rate", "Forward-counted: share of contacts (first legs, resolved customer, "
         "comparable reason) that are followed by another contact of the same customer with the same reason "
         "(metrics.repeat_same_reason: group | reason | any; a NULL reason is not comparable unless 'any', and such "
-        "contacts are left out) starting within metrics.repeat_window_days days, excluding forwards (a contact "
+        "contacts are left out; with metrics.repeat_follow_ups = 'issue' a contact on a follow-up reason takes the "
+        "reason of the customer's last earlier contact within the window) starting within "
+        "metrics.repeat_window_days days, excluding forwards (a contact "
         "starting less than metrics.repeat_transfer_gap_minutes after the end (last leg's end, else start) of the "
         "customer's previous contact, when that one was transferred). Contacts in the last window-length days before the data end (as_of, else "
         "the latest contact) are right-censored: not in n, reported as `censored`. metrics.repeat_denominator = "
         "'customer' counts customers with at least one such contact / customers.", "share", _CONTACT, "share",
-        version=1, higher_is_better=False, derived="repeat",
-        settings=("metrics.repeat_window_days", "metrics.repeat_same_reason", "metrics.repeat_transfer_gap_minutes",
-                  "metrics.repeat_denominator", "as_of"),
+        version=2, higher_is_better=False, derived="repeat",
+        settings=("metrics.repeat_window_days", "metrics.repeat_same_reason", "metrics.repeat_follow_ups",
+                  "metrics.repeat_transfer_gap_minutes", "metrics.repeat_denominator", "as_of"),
         population="TRUE", numerator="followed", denominator_setting="metrics.repeat_denominator",
         time_column="started_at", citation="domain brief section 1: repeat contact rate"),
     MetricSpec(
@@ -157,9 +159,10 @@ _SPECS: list[MetricSpec] = [
         "issue is a run of one customer's contacts with the same reason (metrics.repeat_same_reason) where each starts "
         "within metrics.repeat_window_days of the previous; an issue switched channel if it touches 2+ channels "
         "(IVR counts as phone). Value = switched issues / issues. Issues starting in the last window-length days "
-        "are censored. Slices come from the issue's first contact.", "share", "journey_event", "share",
-        higher_is_better=False, derived="channel_issue",
-        settings=("metrics.repeat_window_days", "metrics.repeat_same_reason", "as_of"),
+        "are censored. Slices come from the issue's first contact. A follow-up contact belongs to its issue as for "
+        "repeat_rate (metrics.repeat_follow_ups).", "share", "journey_event", "share",
+        version=2, higher_is_better=False, derived="channel_issue",
+        settings=("metrics.repeat_window_days", "metrics.repeat_same_reason", "metrics.repeat_follow_ups", "as_of"),
         population="TRUE", numerator="switched", time_column="started_at",
         citation="domain brief section 1: channel switching (synthesis operationalisation)"),
     MetricSpec(
