@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import duckdb
 import pytest
 
 from cxchain.metrics import REGISTRY, compile_metric, compute, drilldown, get_spec
@@ -166,6 +167,19 @@ def test_repeat_rate_default(con):
     rc = one(compute(con, "repeat_rate", {**S, "metrics.repeat_denominator": "customer"}))
     assert (rc["numerator"], rc["n"]) == (1, 2)
     assert len(drilldown(con, "repeat_rate", {**S, "metrics.repeat_denominator": "customer"})) == 2
+
+
+def test_a_store_from_before_follow_up_issues_still_computes_and_says_so(con):
+    """A store whose contact_fact predates the issue columns (metrics version 1) computes repeats with each
+    contact's own reason, and its results say so, until the next run rebuilds the facts."""
+    old = duckdb.connect()
+    old.register("_cf", con.sql("SELECT * EXCLUDE (issue_reason_id, issue_reason_group) FROM contact_fact").to_arrow_table())
+    old.execute("CREATE TABLE contact_fact AS SELECT * FROM _cf")
+    r = one(compute(old, "repeat_rate", {**S, "metrics.repeat_follow_ups": "issue"}))
+    assert r["conventions"]["metrics.repeat_follow_ups"] == "own"
+    own = one(compute(con, "repeat_rate", {**S, "metrics.repeat_follow_ups": "own"}))
+    assert (r["numerator"], r["n"]) == (own["numerator"], own["n"])
+    assert one(compute(con, "repeat_rate", S))["conventions"]["metrics.repeat_follow_ups"] == "issue"
 
 
 def test_repeat_rate_by_reason_group(con):

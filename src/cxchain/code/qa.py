@@ -34,10 +34,11 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ..errors import CxchainError, NotFoundError
-from ..metrics.compile import _filters_sql, _reason_key, _rows_sql, resolve_settings
+from ..metrics.compile import _filters_sql, _reason_key, _rows_sql, resolve_settings, store_conventions
 from ..metrics.registry import get_spec
 from .principles import Principle, list_principles
 
@@ -207,14 +208,29 @@ def _score_one(con: duckdb.DuckDBPyConnection, p: Principle, checks: Sequence[Ch
         return pd.DataFrame(columns=_COLUMNS)
     okcols = [f"ok{i}" for i in range(len(checks))]
     ids = [c.id for c in checks]
-    vals = df[okcols].to_numpy(dtype=object)
-    failed = [[ids[j] for j, v in enumerate(row) if v is not None and not pd.isna(v) and not bool(v)] for row in vals]
-    judged = [[ids[j] for j, v in enumerate(row) if v is not None and not pd.isna(v)] for row in vals]
+    # Each row's checks are one of at most 3^k patterns (not applied / passed / failed per check): code the
+    # pattern with numpy and share one list per pattern, rather than build millions of lists cell by cell.
+    code = np.zeros(len(df), dtype=np.int64)
+    for j, col in enumerate(okcols):
+        v = df[col].to_numpy(dtype="float64", na_value=np.nan)  # NULL: the check does not apply
+        code += np.where(np.isnan(v), 0, np.where(v > 0, 1, 2)) * 3 ** j
+    patterns = np.unique(code)
+    failed_of: dict[int, list[str]] = {}
+    judged_of: dict[int, list[str]] = {}
+    for c in patterns.tolist():
+        states = [(c // 3 ** j) % 3 for j in range(len(ids))]
+        failed_of[c] = [i for i, st in zip(ids, states, strict=True) if st == 2]
+        judged_of[c] = [i for i, st in zip(ids, states, strict=True) if st > 0]
+    failed = np.empty(len(patterns), dtype=object)
+    judged = np.empty(len(patterns), dtype=object)
+    failed[:] = [failed_of[c] for c in patterns.tolist()]
+    judged[:] = [judged_of[c] for c in patterns.tolist()]
+    at = np.searchsorted(patterns, code)
     df = df.drop(columns=okcols)
     df["principle_id"] = p.id
-    df["failed_checks"] = failed
-    df["checks"] = judged
-    df["passed"] = [not f for f in failed]
+    df["failed_checks"] = failed[at]
+    df["checks"] = judged[at]
+    df["passed"] = np.array([not failed_of[c] for c in patterns.tolist()], dtype=bool)[at]
     df["record_id"] = df["record_id"].astype(str)
     return df[_COLUMNS]
 
@@ -256,8 +272,9 @@ def score_contacts(ws: Any, principles: Sequence[Principle] | None = None, *,
             return _CACHE[key].copy()
     frames = []
     with ws.store.read() as con:
+        conv = store_conventions(con, resolve_settings(ws.settings))
         for p in ps:
-            frames.append(_score_one(con, p, checks_for(p, ws.settings), where))
+            frames.append(_score_one(con, p, checks_for(p, conv), where))
     frames = [f for f in frames if not f.empty]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_COLUMNS)
     if key is not None:
@@ -286,8 +303,11 @@ def qa_reviews(ws: Any) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def _key(seed: int, *parts: str) -> str:
-    return hashlib.sha256("|".join((str(seed), *parts)).encode()).hexdigest()
+def _keys(seed: int, record_ids: pd.Series, principle_ids: pd.Series) -> np.ndarray:
+    """A seeded, platform-independent pseudo-random key per (contact, principle): SipHash of the pair keyed by
+    the seed (pandas' hash_pandas_object), so the same seed draws the same sample, at millions of rows a second."""
+    pairs = pd.DataFrame({"r": record_ids.astype(str).to_numpy(), "p": principle_ids.astype(str).to_numpy()})
+    return pd.util.hash_pandas_object(pairs, index=False, hash_key=f"{seed % 10**16:016d}").to_numpy()
 
 
 def _texts(ws: Any, record_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -314,12 +334,15 @@ def sample(ws: Any, n: int = 20, *, seed: int = 0, include_reviewed: bool = Fals
     titles = {p.id: p for p in ps}
     df = score_contacts(ws, ps)
     done = {(r["record_id"], r["principle_id"]) for r in qa_reviews(ws)}
-    if not include_reviewed and len(df):
-        mask = [(a, b) not in done for a, b in zip(df["record_id"], df["principle_id"], strict=True)]
-        df = df[mask]
+    if not include_reviewed and len(df) and done:
+        # only rows of reviewed contacts can be reviewed pairs: test those exactly
+        maybe = df["record_id"].isin({a for a, _ in done}).to_numpy()
+        hit = np.zeros(len(df), dtype=bool)
+        hit[maybe] = [(a, b) in done for a, b in zip(df["record_id"][maybe], df["principle_id"][maybe], strict=True)]
+        df = df[~hit]
     picked: list[dict[str, Any]] = []
     if len(df):
-        df = df.assign(_k=[_key(seed, a, b) for a, b in zip(df["record_id"], df["principle_id"], strict=True)])
+        df = df.assign(_k=_keys(seed, df["record_id"], df["principle_id"]))
         fails, passes = df[~df["passed"]].sort_values("_k"), df[df["passed"]].sort_values("_k")
         want_fail = min(len(fails), (n + 1) // 2)
         want_pass = min(len(passes), n - want_fail)

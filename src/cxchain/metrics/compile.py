@@ -51,6 +51,20 @@ def resolve_settings(settings_values: Mapping[str, Any] | Settings | None) -> di
     return values
 
 
+def store_conventions(con: Any, conv: dict[str, Any]) -> dict[str, Any]:
+    """``conv`` as the store at ``con`` can compute it.
+
+    A store built before ``contact_fact`` carried each contact's issue (cxchain's metrics version 1) cannot
+    match follow-ups to their issue: its results are computed, and labelled, with
+    ``metrics.repeat_follow_ups = 'own'`` until the next ``cxchain run`` rebuilds the facts.
+    """
+    if conv.get("metrics.repeat_follow_ups") != "issue":
+        return conv
+    have = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'contact_fact' "
+                       "AND column_name = 'issue_reason_id'").fetchall()[0][0]
+    return conv if have else {**conv, "metrics.repeat_follow_ups": "own"}
+
+
 def conventions_of(spec: MetricSpec, conv: Mapping[str, Any]) -> dict[str, Any]:
     """The convention values a result of ``spec`` was computed under (its settings, constants, version)."""
     out: dict[str, Any] = {}
@@ -332,7 +346,7 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, settings_values: Map
     ``conventions``.
     """
     spec = get_spec(metric_id)
-    conv = resolve_settings(settings_values)
+    conv = store_conventions(con, resolve_settings(settings_values))
     cols = _by(by, period)
     _check_columns(con, spec, conv, [*cols, *(filters or {})])
     sql = compile_metric(spec, conv, by=cols, where=_filters_sql(filters))
@@ -379,7 +393,7 @@ def drilldown(con: duckdb.DuckDBPyConnection, metric_id: str,
     records (the numerator), since the denominator is an exposure (homes / customers), not records.
     """
     spec = get_spec(metric_id)
-    conv = resolve_settings(settings_values)
+    conv = store_conventions(con, resolve_settings(settings_values))
     _check_columns(con, spec, conv, list(filters or {}))
     rows = _rows_sql(spec, conv, _filters_sql(filters))
     cond = "_pop"
