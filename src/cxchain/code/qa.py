@@ -193,10 +193,12 @@ _COLUMNS = ["record_id", "interaction_id", "started_at", "week", "reason_id", "c
 
 
 def _score_one(con: duckdb.DuckDBPyConnection, p: Principle, checks: Sequence[Check],
-               where: str | None) -> pd.DataFrame:
+               where: str | None, tables: dict[str, str] | None = None) -> pd.DataFrame:
+    """``tables``: check SQL -> a temp table already holding its result (checks several principles share)."""
     if not checks:
         return pd.DataFrame(columns=_COLUMNS)
-    parts = [f"c{i} AS ({c.sql})" for i, c in enumerate(checks)]
+    parts = [f"c{i} AS ({'SELECT * FROM ' + tables[c.sql] if tables and c.sql in tables else c.sql})"
+             for i, c in enumerate(checks)]
     oks = ", ".join(f"c{i}.ok AS ok{i}" for i in range(len(checks)))
     joins = " ".join(f"LEFT JOIN c{i} ON c{i}.interaction_id = f.interaction_id" for i in range(len(checks)))
     any_applies = " OR ".join(f"c{i}.ok IS NOT NULL" for i in range(len(checks)))
@@ -273,8 +275,20 @@ def score_contacts(ws: Any, principles: Sequence[Principle] | None = None, *,
     frames = []
     with ws.store.read() as con:
         conv = store_conventions(con, resolve_settings(ws.settings))
-        for p in ps:
-            frames.append(_score_one(con, p, checks_for(p, conv), where))
+        per = [(p, checks_for(p, conv)) for p in ps]
+        # A check several principles use (repeat rate, channel switching...) is computed once, into a temp
+        # table of this read-only connection: at a million contacts each repeat check is a self-join of seconds.
+        uses: dict[str, int] = {}
+        for _, cs in per:
+            for c in cs:
+                uses[c.sql] = uses.get(c.sql, 0) + 1
+        tables: dict[str, str] = {}
+        for sql, n in uses.items():
+            if n > 1:
+                tables[sql] = f"_qa_check_{len(tables)}"
+                con.execute(f"CREATE TEMP TABLE {tables[sql]} AS {sql}")
+        for p, cs in per:
+            frames.append(_score_one(con, p, cs, where, tables))
     frames = [f for f in frames if not f.empty]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_COLUMNS)
     if key is not None:
