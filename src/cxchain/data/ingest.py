@@ -298,17 +298,25 @@ def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
     before or in the row before it in the same file: so a re-export overlapping earlier ones
     adds nothing, and re-ingesting a file changes nothing.  (A record that changes back to an
     earlier content is therefore not recorded as a new version.)
+
+    Most rows carry a key seen once in the file and never stored: such a row is a new record's
+    first version, the columns' defaults.  Only the rows whose key repeats in the file or is
+    stored already are classified by the windows and updated, so a first ingest sorts and
+    rewrites a handful of rows instead of every row.
     """
     ent = q(mp.entity)
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR")
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR DEFAULT 'new'")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER DEFAULT 1")
     # a version loaded from this file that a later row of the same file replaces at once
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _superseded BOOLEAN")
-    con.execute(f"UPDATE {stage} SET _status = 'quarantined' WHERE _reason IS NOT NULL")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _superseded BOOLEAN DEFAULT false")
+    con.execute(f"UPDATE {stage} SET _status = 'quarantined', _version = NULL, _superseded = NULL WHERE _reason IS NOT NULL")
     con.execute(f"""
-        WITH known AS (SELECT DISTINCT source_key, content_hash FROM {ent} WHERE source = {lit(mp.source)}),
-        cur AS (SELECT source_key, max(version) AS version FROM {ent} WHERE source = {lit(mp.source)} GROUP BY 1),
-        ok AS (SELECT _row, _key, _hash, lag(_hash) OVER (PARTITION BY _key ORDER BY _row) AS prev FROM {stage} WHERE _reason IS NULL),
+        WITH cur AS (SELECT source_key, max(version) AS version FROM {ent} WHERE source = {lit(mp.source)} GROUP BY 1),
+        repeated AS (SELECT _key FROM {stage} WHERE _reason IS NULL GROUP BY _key HAVING count(*) > 1),
+        ok AS (SELECT _row, _key, _hash, lag(_hash) OVER (PARTITION BY _key ORDER BY _row) AS prev FROM {stage}
+               WHERE _reason IS NULL AND (_key IN (SELECT _key FROM repeated) OR _key IN (SELECT source_key FROM cur))),
+        known AS (SELECT DISTINCT source_key, content_hash FROM {ent}
+                  WHERE source = {lit(mp.source)} AND source_key IN (SELECT _key FROM ok)),
         cls AS (SELECT ok._row, ok._key,
                        CASE WHEN ok._hash = ok.prev OR k.content_hash IS NOT NULL THEN 'duplicate'
                             WHEN ok.prev IS NOT NULL OR cur.version IS NOT NULL THEN 'updated' ELSE 'new' END AS st,
