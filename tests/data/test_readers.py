@@ -12,6 +12,7 @@ import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cxchain.data import readers
 from cxchain.data.readers import MessageSpec, read_file, utf8_valid
 from cxchain.errors import InputFileError
 
@@ -150,8 +151,11 @@ def test_parquet(tmp_path, con):
     assert [r[2:] for r in rows(con, raw)] == [("1", None), ("2", "1.5")]
 
 
-def test_physical_lines_of_a_long_file_with_multiline_values_and_ragged_rows(tmp_path, con):
-    # Lines are counted while the file is written: the reader must agree with every one of them.
+@pytest.mark.parametrize("max_steps", [readers._MAX_LINE_STEPS, 0], ids=["lines-from-rowid", "lines-table"])
+def test_physical_lines_of_a_long_file_with_multiline_values_and_ragged_rows(tmp_path, con, monkeypatch, max_steps):
+    # Lines are counted while the file is written: the reader must agree with every one of them, whether
+    # the view computes them from the row order (a few thousand steps) or joins a table of them (more).
+    monkeypatch.setattr(readers, "_MAX_LINE_STEPS", max_steps)
     rnd = random.Random(7)
     out, good, bad, line = ["id,name,notes\n"], [], [], 2
     for i in range(6000):
@@ -165,6 +169,7 @@ def test_physical_lines_of_a_long_file_with_multiline_values_and_ragged_rows(tmp
         out.append(rec)
         line += rec.count("\n")
     raw = read_file(con, write(tmp_path, "c.csv", "".join(out).encode()))
+    assert len(raw.backing) == (1 if max_steps else 2)
     got = rows(con, raw)
     assert [(r[1], r[2]) for r in got] == good
     assert [r.location for r in raw.rejects] == bad

@@ -321,9 +321,15 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
             lines += np.where(at >= 0, adds[last][np.maximum(at, 0)], 0)
         lines += skipped
     # The raw table is a view over the parsed rows in file order (rowid): the values are never copied.
+    # A record's line is its rowid plus a shift that steps up after each multi-line or rejected record;
+    # with few steps the view computes it from rowid, so that the mapping's SQL reads the rows in
+    # parallel (a positional join with a table of lines is read by one thread).
     backing = [f"{table}_p"]
-    if np.array_equal(lines, np.arange(n, dtype=np.int64) + 2 + skipped):
-        line_expr, source = f"(p.rowid + {2 + skipped})", f'"{table}_p" p'
+    shift = lines - (np.arange(n, dtype=np.int64) + 2 + skipped)
+    steps = np.concatenate([[0], np.flatnonzero(np.diff(shift)) + 1]) if n else np.zeros(1, dtype=np.int64)
+    if len(steps) <= _MAX_LINE_STEPS:
+        shifted = _step_sql("p.rowid", steps, shift[steps]) if n else "0"
+        line_expr, source = f"(p.rowid + {2 + skipped} + {shifted})", f'"{table}_p" p'
     else:
         con.register(f"{table}_la", pa.table({"_line": lines}))
         con.execute(f'CREATE TEMP TABLE "{table}_l" AS SELECT _line FROM "{table}_la"')
@@ -333,6 +339,22 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
     con.execute(f"""CREATE TEMP VIEW "{table}" AS SELECT p.rowid AS _row, {prefix} || {line_expr} AS _loc,
                     {", ".join(f'p."{c}"' for c in columns)} FROM {source}""")
     return RawTable(table, columns, int(n), rejects, notes, "csv", backing=backing)
+
+
+#: the most steps in a file's line numbers that the raw view computes from rowid (a search tree this many
+#: leaves wide, about 12 comparisons deep); beyond, the lines are a table joined by position
+_MAX_LINE_STEPS = 4096
+
+
+def _step_sql(at: str, starts: np.ndarray, values: np.ndarray) -> str:
+    """SQL for the step function that is ``values[i]`` from row ``starts[i]`` on (``starts[0]`` is 0): a binary search."""
+    def node(lo: int, hi: int) -> str:
+        if lo == hi:
+            return str(int(values[lo]))
+        mid = (lo + hi + 1) // 2
+        return f"CASE WHEN {at} < {int(starts[mid])} THEN {node(lo, mid - 1)} ELSE {node(mid, hi)} END"
+
+    return node(0, len(starts) - 1)
 
 
 def _reject_reason(kind: str, msg: str) -> str:
