@@ -76,6 +76,21 @@ def test_versions_within_one_file_follow_the_stored_one(workspace, tmp_path, cal
                     ("calls:8", 1, True, "x"), ("calls:9", 1, False, "y"), ("calls:9", 2, True, "y2")]
 
 
+def test_free_text_is_redacted_before_storage_row_by_row(tmp_path, calls_mapping):
+    from cxchain.data.redact import Redactor
+
+    ws = Workspace.init(tmp_path / "ws", sector="council", overrides={"as_of": "2025-03-01"})  # redaction on, the default
+    notes = ["call back on 07700 900123", "no answer", "call back on 07700 900123", "Mrs Okonkwo rang, 07700 900999",
+             "no answer", "email jo@example.com", None, "no answer"]
+    body = "CallID,Start,Talk,Abandoned,CLI,Notes\n" + "".join(
+        f"{i},2025-02-03 09:00,1,N,,{'' if n is None else chr(34) + n + chr(34)}\n" for i, n in enumerate(notes))
+    ingest(ws, tmp_path, body, calls_mapping)
+    stored = dict(current(ws, "SELECT source_key, text FROM contact"))
+    want = Redactor().redact(notes)
+    assert [stored[str(i)] for i in range(len(notes))] == want
+    assert want[0] == "call back on [PHONE]" and want[1] == "no answer" and "[NAME]" in str(want[3])
+
+
 def test_identity_fields_never_reach_the_analytical_store(workspace, tmp_path, calls_mapping):
     ingest(workspace, tmp_path, CALLS, calls_mapping)
     with workspace.store.read() as con:

@@ -367,11 +367,15 @@ def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], ba
     if redact_on and redact is not None:
         for f in model.values():
             if f.free_text:
-                tbl = con.sql(f"SELECT _row, {q(f.name)} AS t FROM {stage} WHERE _status IN ('new', 'updated') AND {q(f.name)} IS NOT NULL").to_arrow_table()
+                # A text redacts the same wherever it is, so each distinct text is redacted once (agents' wrap
+                # notes and short survey comments repeat a great deal), and only the changed ones are written back.
+                col, loaded = q(f.name), f"{stage}._status IN ('new', 'updated')"
+                tbl = con.sql(f"SELECT DISTINCT {col} AS t FROM {stage} WHERE {loaded} AND {col} IS NOT NULL").to_arrow_table()
                 if tbl.num_rows:
-                    red = pa.table({"_row": tbl.column("_row"), "t": pa.array(redact(tbl.column("t").to_pylist()), pa.string())})
+                    red = pa.table({"t": tbl.column("t"), "r": pa.array(redact(tbl.column("t").to_pylist()), pa.string())})
                     con.register("_red", red)
-                    con.execute(f"UPDATE {stage} SET {q(f.name)} = _red.t FROM _red WHERE {stage}._row = _red._row")
+                    con.execute(f"UPDATE {stage} SET {col} = _red.r FROM _red WHERE {stage}.{col} = _red.t AND {loaded} "
+                                "AND _red.r IS DISTINCT FROM _red.t")
                     con.unregister("_red")
     sys_cols = [n for n, _, _ in SYSTEM_COLUMNS]
     sel = [f"{lit(mp.source)} || ':' || _key", lit(mp.source), "_key", "_version", "_hash", lit(batch_id), "_loc",
