@@ -62,6 +62,35 @@ def test_versions_keep_validity_and_reingest_changes_nothing(workspace, tmp_path
     assert hist == [(1, False, "ok"), (2, False, "ok changed"), (3, True, "ok changed again")]
 
 
+def test_versions_within_one_file_follow_the_stored_one(workspace, tmp_path, calls_mapping):
+    # Only keys repeated in the file or already stored are classified row by row: a stored key met once (10),
+    # a stored key met often (7), a new key met twice (9), next to a new key met once (8).
+    head, row = "CallID,Start,Talk,Abandoned,CLI,Notes\n", "{},2025-02-03 09:00,1,N,,{}\n"
+    ingest(workspace, tmp_path, head + row.format(7, "first") + row.format(10, "ten"), calls_mapping)
+    rows = [(7, "second"), (8, "x"), (7, "second"), (10, "ten b"), (7, "third"), (9, "y"), (7, "first"), (9, "y2")]
+    d = ingest(workspace, tmp_path, head + "".join(row.format(*r) for r in rows), calls_mapping, name="calls2.csv")
+    assert d["totals"] == {"rows_read": 8, "rows_loaded": 6, "rows_quarantined": 0, "rows_duplicate": 2, "rows_updated": 4}
+    hist = current(workspace, "SELECT record_id, version, valid_to IS NULL, text FROM contact ORDER BY record_id, version")
+    assert hist == [("calls:10", 1, False, "ten"), ("calls:10", 2, True, "ten b"),
+                    ("calls:7", 1, False, "first"), ("calls:7", 2, False, "second"), ("calls:7", 3, True, "third"),
+                    ("calls:8", 1, True, "x"), ("calls:9", 1, False, "y"), ("calls:9", 2, True, "y2")]
+
+
+def test_free_text_is_redacted_before_storage_row_by_row(tmp_path, calls_mapping):
+    from cxchain.data.redact import Redactor
+
+    ws = Workspace.init(tmp_path / "ws", sector="council", overrides={"as_of": "2025-03-01"})  # redaction on, the default
+    notes = ["call back on 07700 900123", "no answer", "call back on 07700 900123", "Mrs Okonkwo rang, 07700 900999",
+             "no answer", "email jo@example.com", None, "no answer"]
+    body = "CallID,Start,Talk,Abandoned,CLI,Notes\n" + "".join(
+        f"{i},2025-02-03 09:00,1,N,,{'' if n is None else chr(34) + n + chr(34)}\n" for i, n in enumerate(notes))
+    ingest(ws, tmp_path, body, calls_mapping)
+    stored = dict(current(ws, "SELECT source_key, text FROM contact"))
+    want = Redactor().redact(notes)
+    assert [stored[str(i)] for i in range(len(notes))] == want
+    assert want[0] == "call back on [PHONE]" and want[1] == "no answer" and "[NAME]" in str(want[3])
+
+
 def test_identity_fields_never_reach_the_analytical_store(workspace, tmp_path, calls_mapping):
     ingest(workspace, tmp_path, CALLS, calls_mapping)
     with workspace.store.read() as con:

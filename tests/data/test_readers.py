@@ -9,8 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import xlsxwriter
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cxchain.data.readers import MessageSpec, read_file
+from cxchain.data import readers
+from cxchain.data.readers import MessageSpec, read_file, utf8_valid
 from cxchain.errors import InputFileError
 
 
@@ -54,6 +57,27 @@ def test_mixed_encoding_and_nul_bytes(tmp_path, con):
     raw = read_file(con, p)
     assert [r[3] for r in rows(con, raw)] == ["café", "b", "€"]
     assert any("NUL" in n for n in raw.notes) and any("Windows-1252" in n for n in raw.notes)
+
+
+def test_a_bad_byte_far_into_an_ascii_file_is_found(tmp_path, con):
+    # validity is checked without decoding the file: a lone Windows-1252 byte deep in it must still count
+    body = b"id,name\n" + b"".join(b"%d,plain ascii\n" % i for i in range(20000)) + b"20000,caf\xe9\n20001,\xc2\xa3 5\n"
+    raw = read_file(con, write(tmp_path, "d.csv", body))
+    got = rows(con, raw)
+    assert [r[3] for r in got[-2:]] == ["café", "£ 5"] and got[-1][1] == "d.csv:20003"
+    assert any("Windows-1252" in n for n in raw.notes)
+
+
+@given(st.lists(st.sampled_from([b"a", b"\n", b"\x80", b"\xbf", b"\xc3", b"\xa9", b"\xe2", b"\x82", b"\xac", b"\xf0",
+                                 b"\x9f", b"\xed", b"\xa0", b"\xff", "€".encode(), "é".encode()]), max_size=40))
+def test_utf8_validity_agrees_with_decoding(parts):
+    data = b"".join(parts)
+    try:
+        data.decode("utf-8")
+        decodes = True
+    except UnicodeDecodeError:
+        decodes = False
+    assert utf8_valid(data) == decodes
 
 
 def test_utf16_and_tab_delimited(tmp_path, con):
@@ -127,8 +151,11 @@ def test_parquet(tmp_path, con):
     assert [r[2:] for r in rows(con, raw)] == [("1", None), ("2", "1.5")]
 
 
-def test_physical_lines_of_a_long_file_with_multiline_values_and_ragged_rows(tmp_path, con):
-    # Lines are counted while the file is written: the reader must agree with every one of them.
+@pytest.mark.parametrize("max_steps", [readers._MAX_LINE_STEPS, 0], ids=["lines-from-rowid", "lines-table"])
+def test_physical_lines_of_a_long_file_with_multiline_values_and_ragged_rows(tmp_path, con, monkeypatch, max_steps):
+    # Lines are counted while the file is written: the reader must agree with every one of them, whether
+    # the view computes them from the row order (a few thousand steps) or joins a table of them (more).
+    monkeypatch.setattr(readers, "_MAX_LINE_STEPS", max_steps)
     rnd = random.Random(7)
     out, good, bad, line = ["id,name,notes\n"], [], [], 2
     for i in range(6000):
@@ -142,6 +169,7 @@ def test_physical_lines_of_a_long_file_with_multiline_values_and_ragged_rows(tmp
         out.append(rec)
         line += rec.count("\n")
     raw = read_file(con, write(tmp_path, "c.csv", "".join(out).encode()))
+    assert len(raw.backing) == (1 if max_steps else 2)
     got = rows(con, raw)
     assert [(r[1], r[2]) for r in got] == good
     assert [r.location for r in raw.rejects] == bad

@@ -298,17 +298,25 @@ def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
     before or in the row before it in the same file: so a re-export overlapping earlier ones
     adds nothing, and re-ingesting a file changes nothing.  (A record that changes back to an
     earlier content is therefore not recorded as a new version.)
+
+    Most rows carry a key seen once in the file and never stored: such a row is a new record's
+    first version, the columns' defaults.  Only the rows whose key repeats in the file or is
+    stored already are classified by the windows and updated, so a first ingest sorts and
+    rewrites a handful of rows instead of every row.
     """
     ent = q(mp.entity)
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR")
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR DEFAULT 'new'")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER DEFAULT 1")
     # a version loaded from this file that a later row of the same file replaces at once
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _superseded BOOLEAN")
-    con.execute(f"UPDATE {stage} SET _status = 'quarantined' WHERE _reason IS NOT NULL")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _superseded BOOLEAN DEFAULT false")
+    con.execute(f"UPDATE {stage} SET _status = 'quarantined', _version = NULL, _superseded = NULL WHERE _reason IS NOT NULL")
     con.execute(f"""
-        WITH known AS (SELECT DISTINCT source_key, content_hash FROM {ent} WHERE source = {lit(mp.source)}),
-        cur AS (SELECT source_key, max(version) AS version FROM {ent} WHERE source = {lit(mp.source)} GROUP BY 1),
-        ok AS (SELECT _row, _key, _hash, lag(_hash) OVER (PARTITION BY _key ORDER BY _row) AS prev FROM {stage} WHERE _reason IS NULL),
+        WITH cur AS (SELECT source_key, max(version) AS version FROM {ent} WHERE source = {lit(mp.source)} GROUP BY 1),
+        repeated AS (SELECT _key FROM {stage} WHERE _reason IS NULL GROUP BY _key HAVING count(*) > 1),
+        ok AS (SELECT _row, _key, _hash, lag(_hash) OVER (PARTITION BY _key ORDER BY _row) AS prev FROM {stage}
+               WHERE _reason IS NULL AND (_key IN (SELECT _key FROM repeated) OR _key IN (SELECT source_key FROM cur))),
+        known AS (SELECT DISTINCT source_key, content_hash FROM {ent}
+                  WHERE source = {lit(mp.source)} AND source_key IN (SELECT _key FROM ok)),
         cls AS (SELECT ok._row, ok._key,
                        CASE WHEN ok._hash = ok.prev OR k.content_hash IS NOT NULL THEN 'duplicate'
                             WHEN ok.prev IS NOT NULL OR cur.version IS NOT NULL THEN 'updated' ELSE 'new' END AS st,
@@ -342,13 +350,13 @@ def _write_quarantine(tx: Transaction, stage: str, raw: RawTable, rep: FileRepor
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]], width: int) -> None:
-    """Insert Python rows of text (or None) into ``table`` in one statement."""
-    cols = {f"c{i}": pa.array([r[i] for r in rows], pa.string()) for i in range(width)}
-    con.register("__cx_rows", pa.table(cols))
-    try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM __cx_rows")
-    finally:
-        con.unregister("__cx_rows")
+    """Insert Python rows of text (or None) into ``table`` in one statement.
+
+    Each column is one list parameter, unnested side by side (building Arrow arrays from Python lists
+    would import pandas, a third of a second of every ingest's start-up).
+    """
+    cols = [[r[i] for r in rows] for i in range(width)]
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(['unnest(?::VARCHAR[])'] * width)}", cols)
 
 
 def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], batch_id: str, redact: Redact | None,
@@ -359,11 +367,15 @@ def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], ba
     if redact_on and redact is not None:
         for f in model.values():
             if f.free_text:
-                tbl = con.sql(f"SELECT _row, {q(f.name)} AS t FROM {stage} WHERE _status IN ('new', 'updated') AND {q(f.name)} IS NOT NULL").to_arrow_table()
+                # A text redacts the same wherever it is, so each distinct text is redacted once (agents' wrap
+                # notes and short survey comments repeat a great deal), and only the changed ones are written back.
+                col, loaded = q(f.name), f"{stage}._status IN ('new', 'updated')"
+                tbl = con.sql(f"SELECT DISTINCT {col} AS t FROM {stage} WHERE {loaded} AND {col} IS NOT NULL").to_arrow_table()
                 if tbl.num_rows:
-                    red = pa.table({"_row": tbl.column("_row"), "t": pa.array(redact(tbl.column("t").to_pylist()), pa.string())})
+                    red = pa.table({"t": tbl.column("t"), "r": pa.array(redact(tbl.column("t").to_pylist()), pa.string())})
                     con.register("_red", red)
-                    con.execute(f"UPDATE {stage} SET {q(f.name)} = _red.t FROM _red WHERE {stage}._row = _red._row")
+                    con.execute(f"UPDATE {stage} SET {col} = _red.r FROM _red WHERE {stage}.{col} = _red.t AND {loaded} "
+                                "AND _red.r IS DISTINCT FROM _red.t")
                     con.unregister("_red")
     sys_cols = [n for n, _, _ in SYSTEM_COLUMNS]
     sel = [f"{lit(mp.source)} || ':' || _key", lit(mp.source), "_key", "_version", "_hash", lit(batch_id), "_loc",

@@ -86,7 +86,9 @@ def detect_format(path: Path) -> str:
 
 
 def _check_not_empty_or_binary(path: Path, data: bytes, fmt: str) -> None:
-    if not data.strip(b"\xef\xbb\xbf \r\n\t"):
+    blank = b"\xef\xbb\xbf \r\n\t"
+    # the head decides for any file with content; only a blank head needs the whole file stripped (a copy)
+    if not data[:65536].strip(blank) and not data.strip(blank):
         raise InputFileError(f"{path}: the file is empty. Export it again from the source system, or remove it from the source's paths.")
     if fmt in ("csv", "json", "ndjson"):
         head = data[:8192]
@@ -134,6 +136,33 @@ def decode_text(data: bytes, encoding: str = "auto") -> tuple[str, str, list[str
             out.append(line.decode("cp1252", errors="replace"))
     notes.append(f"{bad} lines not UTF-8, read as Windows-1252")
     return "".join(out), "mixed" if bad < len(out) else "cp1252", notes
+
+
+def utf8_valid(data: bytes) -> bool:
+    """Whether ``data`` decodes as UTF-8, without decoding the ASCII bulk of it.
+
+    Every byte of a multi-byte UTF-8 character is >= 0x80 and an ASCII byte is never part of one, so
+    the whole decodes if and only if each run of bytes >= 0x80 decodes on its own.  The runs are
+    decoded together, each followed by the ASCII byte that ends it, which keeps them apart.
+    """
+    if data.isascii():
+        return True
+    arr = np.frombuffer(data, dtype=np.uint8)
+    at = np.flatnonzero(arr >= 0x80)
+    try:
+        if at.size > arr.size // 8:  # mostly non-ASCII text: decoding it all is the quicker check
+            data.decode("utf-8")
+        else:
+            keep = np.union1d(at, at + 1)
+            arr[keep[keep < arr.size]].tobytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_head(data: bytes, chars: int) -> str:
+    """The first ``chars`` characters of valid UTF-8 ``data`` (at most 4 bytes each), decoding no more."""
+    return data[:4 * chars].decode("utf-8", errors="ignore")[:chars]
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -189,33 +218,36 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
                   or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
     notes: list[str] = []
     text: str | None = None
-    if not needs_copy:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            needs_copy = True
-    if needs_copy:
+    if not needs_copy and not utf8_valid(data):
+        needs_copy = True
+    if needs_copy or header_row > 1:
         try:
             text, enc, notes = decode_text(data, "auto" if utf8 else encoding)
         except InputFileError as e:
             raise InputFileError(f"{path}: {e}") from None
         if enc != "utf-8":
             notes.append(f"encoding {enc}")
-    assert text is not None
     if header_row > 1:
         # Preamble lines above the header (report titles, export dates) are skipped, not rows.
+        assert text is not None
         parts = text.split("\n", header_row - 1)
         skipped = header_row - 1
         text = parts[-1] if len(parts) == header_row else ""
         needs_copy = True
     else:
         skipped = 0
-    delim = delimiter or sniff_delimiter(text[:20000])
-    header = next(csv.reader(io.StringIO(text[:1_000_000].split("\n", 1)[0]), delimiter=delim), [])
+    if text is not None:
+        head, first_line = text[:20000], text[:1_000_000].split("\n", 1)[0]
+    else:  # valid UTF-8 read in place: only its head is decoded
+        end = data.find(b"\n")
+        head, first_line = _utf8_head(data, 20000), (data if end < 0 else data[:end]).decode("utf-8")[:1_000_000]
+    delim = delimiter or sniff_delimiter(head)
+    header = next(csv.reader(io.StringIO(first_line), delimiter=delim), [])
     if not header:
         raise InputFileError(f"{path}: no header row found. The first line must name the columns (or set format.header_row).")
     columns = clean_columns(header)
     if needs_copy:
+        assert text is not None
         scratch = scratch or path.parent
         tmp = scratch / f".{path.name}.{uuid.uuid4().hex[:8]}.utf8.csv"
         raw = text.encode("utf-8")
@@ -289,9 +321,15 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
             lines += np.where(at >= 0, adds[last][np.maximum(at, 0)], 0)
         lines += skipped
     # The raw table is a view over the parsed rows in file order (rowid): the values are never copied.
+    # A record's line is its rowid plus a shift that steps up after each multi-line or rejected record;
+    # with few steps the view computes it from rowid, so that the mapping's SQL reads the rows in
+    # parallel (a positional join with a table of lines is read by one thread).
     backing = [f"{table}_p"]
-    if np.array_equal(lines, np.arange(n, dtype=np.int64) + 2 + skipped):
-        line_expr, source = f"(p.rowid + {2 + skipped})", f'"{table}_p" p'
+    shift = lines - (np.arange(n, dtype=np.int64) + 2 + skipped)
+    steps = np.concatenate([[0], np.flatnonzero(np.diff(shift)) + 1]) if n else np.zeros(1, dtype=np.int64)
+    if len(steps) <= _MAX_LINE_STEPS:
+        shifted = _step_sql("p.rowid", steps, shift[steps]) if n else "0"
+        line_expr, source = f"(p.rowid + {2 + skipped} + {shifted})", f'"{table}_p" p'
     else:
         con.register(f"{table}_la", pa.table({"_line": lines}))
         con.execute(f'CREATE TEMP TABLE "{table}_l" AS SELECT _line FROM "{table}_la"')
@@ -301,6 +339,22 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, *, delimiter: str | Non
     con.execute(f"""CREATE TEMP VIEW "{table}" AS SELECT p.rowid AS _row, {prefix} || {line_expr} AS _loc,
                     {", ".join(f'p."{c}"' for c in columns)} FROM {source}""")
     return RawTable(table, columns, int(n), rejects, notes, "csv", backing=backing)
+
+
+#: the most steps in a file's line numbers that the raw view computes from rowid (a search tree this many
+#: leaves wide, about 12 comparisons deep); beyond, the lines are a table joined by position
+_MAX_LINE_STEPS = 4096
+
+
+def _step_sql(at: str, starts: np.ndarray, values: np.ndarray) -> str:
+    """SQL for the step function that is ``values[i]`` from row ``starts[i]`` on (``starts[0]`` is 0): a binary search."""
+    def node(lo: int, hi: int) -> str:
+        if lo == hi:
+            return str(int(values[lo]))
+        mid = (lo + hi + 1) // 2
+        return f"CASE WHEN {at} < {int(starts[mid])} THEN {node(lo, mid - 1)} ELSE {node(mid, hi)} END"
+
+    return node(0, len(starts) - 1)
 
 
 def _reject_reason(kind: str, msg: str) -> str:
