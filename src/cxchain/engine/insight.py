@@ -1,13 +1,20 @@
-"""Link 2's table transforms on an engine: sentiment (a text model, batch-wise) and failure demand.
+"""Link 2's table transforms on an engine: the text models batch-wise per partition, failure demand as SQL.
 
 On DuckDB these are the pipeline's own functions on the store.  On Spark:
 
+* **contact reasons** run the phases of :mod:`cxchain.insight.reasons_bulk`: the per-row ones
+  (cleaning and language, scoring, code-prior soft counts, the final reason) per partition with
+  ``mapInPandas`` (:class:`SparkReasonRows`); the driver only embeds the sample and the ambiguous texts
+  (chosen by queries), fits the lexical model and reduces the code priors; the interaction fill is
+  SQL.  Every contact is classified each run (incremental reuse is DuckDB's);
 * **sentiment** runs the shipped model per partition with ``mapInPandas``: each executor loads the
   model once and scores its partition's texts in one batch call, so it scales with the cluster;
+* **the text failure reading** is fitted on the driver on a sample chosen by a query and reads every
+  text per partition;
 * **failure demand** is :func:`cxchain.insight.demand.classify_demand` itself, its SQL transpiled;
 
 and each result table comes back into the DuckDB store, where later steps (findings, the web app)
-read it.  Reason classification stays on the machine that holds the embedding cache (see docs/spark.md).
+read it.  DuckDB runs the same phase functions in process, as one partition.
 """
 
 from __future__ import annotations

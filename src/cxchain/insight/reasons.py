@@ -9,11 +9,13 @@ fast distilled lexical model for bulk labelling (ARCHITECTURE decisions 7 and 8)
   the examples plus the taxonomy's own views, with a lexical (TF-IDF word + char) model in the
   ensemble (weight 0.4; prototypes only decide ``unclassified``).  Optional self-training on the
   texts being labelled (off by default: it lost 2 points on Banking77 10-shot).
-* **Bulk**: when there are more distinct texts than ``embed_all_max``, only a seeded sample is
-  embedded; a TF-IDF logistic regression over words, word pairs and word stems
+* **Bulk**: when there are more distinct texts than ``embed_all_max``, only a sample is embedded
+  (the ``sample_size`` texts of smallest seeded hash, chosen by a query); a TF-IDF logistic regression over words, word pairs and word stems
   (:func:`bulk_features`) is trained on the embedding model's confident labels of the sample plus
   the taxonomy's descriptions and examples, labels everything, and only the ambiguous texts
-  (lowest margin, up to ``ambiguous_max``) are embedded and relabelled by the embedding model.
+  (lowest margin, up to ``ambiguous_max``; ties by hash) are embedded and relabelled by the embedding
+  model.  The per-row work runs in phases (:mod:`cxchain.insight.reasons_bulk`) that Spark runs per
+  partition and DuckDB in process.
   (Character n-grams cost five times as much at a million contacts for no measured gain on the
   bulk path: ``benchmarks/reasons_bulk.py``.)
 * **Coded reason / IVR**: a prior ``P(reason | code)`` is learned from how codes co-occur with
