@@ -42,13 +42,6 @@ class CharNgramBulk(ReasonClassifier):
         F = hstack([vw.fit_transform(texts), vc.fit_transform(texts)]).tocsr()
         return (vw, vc), LogisticRegression(C=10.0, max_iter=2000).fit(F, y, sample_weight=w)
 
-    @staticmethod
-    def _bulk_proba(model, texts, n_classes):  # type: ignore[no-untyped-def, override]
-        (vw, vc), lr = model
-        out = np.zeros((len(texts), n_classes))
-        out[:, lr.classes_.astype(int)] = lr.predict_proba(hstack([vw.transform(texts), vc.transform(texts)]).tocsr())
-        return out
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -9,7 +9,7 @@ secret): link 1 (reading, the mapping transforms, quarantine, redaction, identit
 Spark run scores identities with that saved model.  Prints wall time per link and in all, and the peak
 memory of the process tree (Python plus, for Spark, its JVM), sampled from /proc every 0.2 s; then checks
 that the two runs agree: every file's reconciliation counts, the canonical tables, quarantine, the resolved
-customers, and link 2's tables (floats within 1e-9).  Spark in local mode is expected to be slower on one
+customers, and link 2's tables, contact reasons among them (floats within 1e-9).  Spark in local mode is expected to be slower on one
 machine; the point is parity and a path to clusters (docs/spark.md has the estimate for 50M contacts).
 """
 
@@ -122,7 +122,8 @@ def compare(a_ws: Path, b_ws: Path) -> dict[str, list[str]]:
                 groups.setdefault(k, set()).add(r)
             return {frozenset(g) for g in groups.values()}
         out["resolved customers"] = [] if partition(a) == partition(b) else ["differ"]
-        for t in ("contact_sentiment", "contact_demand", *FACT_TABLES):
+        for t in ("contact_reason", "contact_reason_own", "contact_text_failure", "contact_sentiment", "contact_demand",
+                  *FACT_TABLES):
             out[t] = diff_tables(a, b, t, ignore=("customer_key",) if t in FACT_TABLES[:4] else ())
     return out
 

@@ -25,7 +25,12 @@ from click.testing import CliRunner
 from cxchain import Workspace
 from cxchain.cli import cli
 from cxchain.engine import build_facts_on
-from cxchain.engine.insight import classify_demand_on, score_contacts_on
+from cxchain.engine.insight import (
+    classify_contacts_on,
+    classify_demand_on,
+    read_failure_in_text_on,
+    score_contacts_on,
+)
 from cxchain.engine.parity import diff_metrics, diff_tables, metric_cases
 from cxchain.insight.pipeline import workspace_taxonomy
 from cxchain.metrics.compile import compute
@@ -43,6 +48,10 @@ RIVAL = {"metrics.small_number": 0, "metrics.repeat_same_reason": "any", "metric
          "metrics.repeat_window_days": 3}
 
 
+#: The text models' tables: reasons and the failure reading, classified per partition on Spark.
+TEXT_TABLES = ("contact_reason_own", "contact_reason", "reason_model", "contact_text_failure")
+
+
 @pytest.fixture(scope="module")
 def demo(parity_demo: Workspace) -> Workspace:
     return parity_demo
@@ -52,7 +61,7 @@ def _copy_store(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyCo
     copy = duckdb.connect(str(path))
     for (name,) in con.execute("SELECT table_name FROM information_schema.tables "
                                "WHERE table_schema = current_schema()").fetchall():
-        if name in (*FACT_TABLES, "contact_sentiment", "contact_demand", "contact_issue"):
+        if name in (*FACT_TABLES, *TEXT_TABLES, "contact_sentiment", "contact_demand", "contact_issue"):
             continue  # the Spark engine must bring these back
         copy.register("_t", con.sql(f'SELECT * FROM "{name}"').to_arrow_table())
         copy.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _t')
@@ -65,6 +74,13 @@ def test_facts_and_metrics_are_identical_on_spark(demo: Workspace, spark_engine:
         copy = _copy_store(con, tmp_path / "copy.duckdb")
         assert score_contacts_on(spark_engine, copy) > 0
         tax = workspace_taxonomy(demo.path, "council")
+        # The reason classifier and the failure reading, their per-row phases per partition on Spark.
+        cache = demo.path / ".cxchain" / "cache" / "embeddings"
+        stats = classify_contacts_on(spark_engine, copy, tax, cache)
+        assert stats["contacts"] > CONTACTS and 0 < stats["unclassified"] < stats["contacts"] / 2
+        assert read_failure_in_text_on(spark_engine, copy, cache) > 0
+        for table in TEXT_TABLES:
+            assert diff_tables(con, copy, table) == [], table
         assert set(classify_demand_on(spark_engine, copy, tax, demo.settings)) >= {"failure", "value"}
         for table in ("contact_sentiment", "contact_demand", "contact_issue"):
             assert diff_tables(con, copy, table) == [], table
@@ -102,7 +118,7 @@ def test_cli_run_on_spark_publishes_the_same_facts_and_findings(demo: Workspace,
     before = tmp_path / "before.duckdb"
     with demo.store.read() as con:
         keep = duckdb.connect(str(before))
-        for name in (*FACT_TABLES, "contact_demand", "contact_issue", "contact_sentiment", "finding"):
+        for name in (*FACT_TABLES, *TEXT_TABLES, "contact_demand", "contact_issue", "contact_sentiment", "finding"):
             keep.register("_t", con.sql(f'SELECT * FROM "{name}"').to_arrow_table())
             keep.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _t')
             keep.unregister("_t")
@@ -113,7 +129,7 @@ def test_cli_run_on_spark_publishes_the_same_facts_and_findings(demo: Workspace,
     with demo.store.read() as con:
         steps = con.execute("SELECT steps FROM run_log WHERE kind = 'insight' ORDER BY started_at DESC LIMIT 1").fetchall()
         assert '"engine": "spark"' in steps[0][0]
-        for table in (*FACT_TABLES, "contact_demand", "contact_issue", "contact_sentiment", "finding"):
+        for table in (*FACT_TABLES, *TEXT_TABLES, "contact_demand", "contact_issue", "contact_sentiment", "finding"):
             # Customer keys are minted afresh by each run's identity resolution (on DuckDB either way).
             ignore = ("customer_key",) if table in FACT_TABLES[:4] else ()
             assert diff_tables(keep, con, table, ignore=ignore) == [], table
@@ -153,6 +169,6 @@ def test_whole_chain_from_the_exports_on_spark(demo: Workspace, spark_session: A
         assert _partition(spark) == _partition(duck)
         (steps,) = duck.execute("SELECT steps FROM run_log WHERE kind = 'link' ORDER BY started_at LIMIT 1").fetchone()  # type: ignore[misc]
         assert json.loads(steps)["pairs_above_threshold"] == link["pairs_above_threshold"]
-        for table in ("contact_sentiment", "contact_demand", "contact_issue", *FACT_TABLES):
+        for table in ("contact_sentiment", "contact_demand", "contact_issue", *TEXT_TABLES, *FACT_TABLES):
             ignore = ("customer_key",) if table in FACT_TABLES[:4] else ()
             assert diff_tables(duck, spark, table, ignore=ignore) == [], table

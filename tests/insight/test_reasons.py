@@ -159,3 +159,25 @@ def test_kept_bulk_model_labels_a_later_batch_as_the_first_run_did(embedder, ban
     other = ReasonClassifier(starter_taxonomy("council"), embedder).fit()
     with pytest.raises(ValueError, match="another taxonomy"):
         other.use_bulk_state(state)
+
+
+def test_labelling_in_partitions_equals_labelling_in_one(embedder, banking_sample) -> None:
+    """The phases run per partition on Spark: slices labelled apart and reduced give the one-partition result,
+    on the bulk path (sample, lexical model, ambiguous texts) with wrap codes, IVR routes, empty and Welsh texts."""
+    train = [(r["text"], r["category"]) for r in banking_sample if r["split"] == "train"]
+    test = [r for r in banking_sample if r["split"] == "test"]
+    texts = [r["text"] for r in test] + ["", "   ", "Dw i eisiau talu fy nhreth gyngor os gwelwch yn dda"] * 3
+    # an empty text with a code that names a reason takes it (method "coded")
+    named = test[0]["category"].replace("_", " ")
+    coded = [r["category"] if i % 2 else None for i, r in enumerate(test)] + [named, None, "x"] * 3
+    ivr = [r["category"].split("_")[0] for r in test] + [None, "card", None] * 3
+
+    def run(partitions: int) -> tuple[list[str], list[float], list[str], list[str], dict]:
+        clf = fit_from_labelled(train, embedder, embed_all_max=20, sample_size=60, ambiguous_max=20)
+        reason, conf, method, langs = clf.label_rows(texts, coded=coded, ivr=ivr, partitions=partitions)
+        return reason, conf.tolist(), method, langs, clf.report
+
+    one, three = run(1), run(3)
+    assert {"lexical", "few_shot", "coded", "non_english", "empty"} <= set(one[2])
+    assert one[4]["coded_codes_mapped"] > 0 and one[4]["bulk_ambiguous_embedded"] > 0
+    assert three[:4] == one[:4]

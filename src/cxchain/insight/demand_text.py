@@ -2,18 +2,21 @@
 
 The failure is usually one sentence among several ("Hello, the door frame is rotten. The person
 who came out didn't finish the job."), so whole-text cues miss it.  As for reasons (ARCHITECTURE
-decision 7), the embedding model labels only a seeded sample: each sentence of the sample is compared
+decision 7), the embedding model labels only a sample (the texts of smallest seeded hash, chosen by a
+query so no engine collects every text): each sentence of the sample is compared
 with short prototypes of failure demand and of value demand (written from the failure-demand
 typology, domain brief section 2, not from any data set); confident labels train a fast TF-IDF
 model that reads every sentence of every contact.  A contact's failure probability is that of its
 most failure-like sentence; its failure type is the nearest type prototype of that sentence.
+Reading a text (:func:`read_failure_batch`) is a pure function of the text and the fitted
+:class:`FailureModel`, so the Spark engine runs it per partition.
 """
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,18 +52,50 @@ def sentences(text: str | None, *, limit: int = 8) -> list[str]:
     return [s.strip() for s in _SPLIT.split(t) if len(s.strip()) >= 12][:limit]
 
 
-def failure_probability(texts: Sequence[str | None], embedder: Any, *, sample: int = 3000,
-                        seed: int = 0) -> list[tuple[float, str | None]]:
-    """Per text: (probability it is failure demand, the likeliest failure type or None)."""
+@dataclass
+class FailureModel:
+    """The fitted sentence models every partition reads with (small: a TF-IDF vocabulary and two regressions)."""
+
+    vec: Any
+    binary: Any
+    kind_model: Any
+    fixed_kind: str
+
+
+def sample_query(table: str, k: int, seed: int = 0) -> str:
+    """The texts of the ``k`` rows of ``table`` (columns ``record_id``, ``text``) with the smallest seeded hash of
+    their record id: a query on any engine.  Rows, not distinct texts: a text many customers send weighs more.
+
+    Shorter texts cannot hold a sentence (:func:`sentences` keeps those of 12 characters or more).
+    """
+    return f"""SELECT text FROM {table} WHERE length(text) >= 12
+               ORDER BY md5(concat('{int(seed)}', chr(31), record_id)), record_id LIMIT {int(k)}"""
+
+
+def choose_sample(query: Callable[[str], list[tuple[Any, ...]]], table: str, *, sample: int = 3000,
+                  seed: int = 0) -> list[str]:
+    """The texts the embedding model reads: those of the first ``sample`` rows with sentences in seeded-hash order.
+
+    ``query`` runs SQL on the engine that holds ``table``; only about ``sample`` texts reach the driver.
+    """
+    k = sample
+    while True:
+        got = [str(r[0]) for r in query(sample_query(table, k, seed))]
+        with_sentences = [t for t in got if sentences(t)]
+        if len(with_sentences) >= sample or len(got) < k:
+            return with_sentences[:sample]
+        k *= 2
+
+
+def fit_failure_model(sample_texts: Sequence[str], embedder: Any) -> FailureModel | None:
+    """Label the sentences of ``sample_texts`` with the embedding model against the prototypes and fit
+    the lexical models on the confident labels (None when the sample does not give two classes)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    per_text = [sentences(t) for t in texts]
-    idx = [i for i, s in enumerate(per_text) if s]
-    if not idx:
-        return [(0.0, None) for _ in texts]
-    picked = sorted(random.Random(seed).sample(idx, min(sample, len(idx))))
-    sample_sents = [s for i in picked for s in per_text[i]]
+    sample_sents = [s for t in sample_texts for s in sentences(t)]
+    if not sample_sents:
+        return None
     kinds = list(FAILURE_PROTOTYPES)
     fail_protos = [(k, p) for k in kinds for p in FAILURE_PROTOTYPES[k]]
     pf = embedder.encode([p for _, p in fail_protos])
@@ -71,7 +106,7 @@ def failure_probability(texts: Sequence[str | None], embedder: Any, *, sample: i
     label = np.where((sf >= _MIN_SIM) & (sf > sv + _MARGIN), 1, np.where(sv > sf + _MARGIN, 0, -1))
     keep = label >= 0
     if len(set(label[keep].tolist())) < 2:
-        return [(0.0, None) for _ in texts]
+        return None
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     X = vec.fit_transform([s for s, k in zip(sample_sents, keep, strict=True) if k])
     binary = LogisticRegression(max_iter=1000, C=2.0, class_weight="balanced").fit(X, label[keep])
@@ -82,10 +117,19 @@ def failure_probability(texts: Sequence[str | None], embedder: Any, *, sample: i
     if len(set(kind_of[fail_idx].tolist())) >= 2:
         kind_model = LogisticRegression(max_iter=1000, C=2.0).fit(vec.transform([sample_sents[i] for i in fail_idx]),
                                                                   kind_of[fail_idx])
+    return FailureModel(vec, binary, kind_model, str(kind_of[fail_idx][0]))
+
+
+def read_failure_batch(texts: Sequence[str | None], model: FailureModel | None) -> list[tuple[float, str | None]]:
+    """Per text: (probability it is failure demand, the likeliest failure type or None); a pure function of
+    the text and ``model``, so it runs per partition."""
+    per_text = [sentences(t) for t in texts]
     flat = [sentence for group in per_text for sentence in group]
-    Xf = vec.transform(flat)
-    p_all = binary.predict_proba(Xf)[:, list(binary.classes_).index(1)]
-    kinds_all = kind_model.predict(Xf) if kind_model is not None else np.array([kind_of[fail_idx][0]] * len(flat))
+    if model is None or not flat:
+        return [(0.0, None) for _ in texts]
+    Xf = model.vec.transform(flat)
+    p_all = model.binary.predict_proba(Xf)[:, list(model.binary.classes_).index(1)]
+    kinds_all = model.kind_model.predict(Xf) if model.kind_model is not None else np.array([model.fixed_kind] * len(flat))
     out: list[tuple[float, str | None]] = []
     pos = 0
     for sents in per_text:
@@ -97,3 +141,17 @@ def failure_probability(texts: Sequence[str | None], embedder: Any, *, sample: i
         out.append((float(block[j]), str(kinds_all[pos + j])))
         pos += len(sents)
     return out
+
+
+def failure_probability(texts: Sequence[str | None], embedder: Any, *, sample: int = 3000,
+                        seed: int = 0) -> list[tuple[float, str | None]]:
+    """Per text: (probability it is failure demand, the likeliest failure type or None)."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    con.register("_texts", pa.table({"record_id": pa.array([str(i) for i in range(len(texts))], pa.string()),
+                                     "text": pa.array([t if isinstance(t, str) else None for t in texts], pa.string())}))
+    chosen = choose_sample(lambda sql: con.execute(sql).fetchall(), "_texts", sample=sample, seed=seed)
+    con.close()
+    return read_failure_batch(texts, fit_failure_model(chosen, embedder) if chosen else None)

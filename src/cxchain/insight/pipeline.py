@@ -20,9 +20,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ..data.redact import strip_placeholders
 from ..engine import Engine, build_facts_on, open_engine
-from ..engine.insight import classify_demand_on, score_contacts_on
+from ..engine.insight import (
+    classify_contacts_on,
+    classify_demand_on,
+    read_failure_in_text_on,
+    score_contacts_on,
+)
 from .analyse import generate_findings
 from .findings import save_findings
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy, save_taxonomy, starter_taxonomy
@@ -53,8 +57,39 @@ _INPUTS_SQL = """WITH c AS (SELECT * FROM contact WHERE valid_to IS NULL),
                         c.coded_reason, coalesce(c.ivr_path, CASE WHEN c.channel <> 'ivr' THEN m.path END) AS ivr_path
                  FROM c LEFT JOIN menu m USING (interaction_ref)"""
 
+# Every current contact's classifier inputs and a hash of them (a changed hash relabels the contact).
+INPUTS_WITH_KEY_SQL = _INPUTS_SQL.replace(
+    "SELECT c.record_id,", "SELECT record_id, t, coded_reason, ivr_path, md5(concat_ws(chr(31), t, coalesce(coded_reason, ''), "
+    "coalesce(ivr_path, ''))) AS input_key FROM (SELECT c.record_id,", 1) + ") i"
+
+# A contact with no reason of its own takes the reason of its interaction: the IVR session and the
+# call legs it led to share an interaction reference across silos.  A query (not an UPDATE), so it
+# runs on every engine.
+CONTACT_REASON_SQL = """
+    CREATE OR REPLACE TABLE contact_reason AS
+    WITH cur AS (SELECT record_id, interaction_ref FROM contact WHERE valid_to IS NULL),
+         ranked AS (SELECT c.interaction_ref, o.reason_id, o.reason_group, o.confidence,
+                           row_number() OVER (PARTITION BY c.interaction_ref ORDER BY o.confidence DESC, c.record_id) AS rn
+                    FROM cur c JOIN contact_reason_own o ON o.record_id = c.record_id
+                    WHERE c.interaction_ref IS NOT NULL AND o.reason_id <> 'unclassified'),
+         best AS (SELECT interaction_ref, reason_id, reason_group, confidence FROM ranked WHERE rn = 1),
+         own AS (SELECT o.*, b.reason_id AS b_reason, b.reason_group AS b_group, b.confidence AS b_confidence,
+                        (b.reason_id IS NOT NULL AND o.reason_id = 'unclassified' AND o.method <> 'non_english') AS fill
+                 FROM contact_reason_own o LEFT JOIN cur c ON c.record_id = o.record_id
+                 LEFT JOIN best b ON b.interaction_ref = c.interaction_ref)
+    SELECT record_id, CASE WHEN fill THEN b_reason ELSE reason_id END AS reason_id,
+           CASE WHEN fill THEN b_group ELSE reason_group END AS reason_group,
+           CASE WHEN fill THEN b_confidence ELSE confidence END AS confidence,
+           CASE WHEN fill THEN 'interaction' ELSE method END AS method, language
+    FROM own ORDER BY record_id"""
+
+#: The texts failure demand is read from: current contacts with the customer's own words.
+TEXT_FAILURE_INPUTS_SQL = "SELECT record_id, text, md5(text) AS text_key FROM contact WHERE valid_to IS NULL AND text IS NOT NULL"
+
 # Bump when the reason classifier changes in a way that should relabel every contact.
-REASON_MODEL_VERSION = 3
+# 4: the embedded sample and the ambiguous texts are chosen by a hash of the text (a query on any
+# engine), code priors are summed in exact integer units.
+REASON_MODEL_VERSION = 4
 
 
 def classifier_inputs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Any, Any]]:
@@ -89,19 +124,14 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
     bulk lexical model kept from the last full run and the code priors learned from every earlier
     contact, so a refresh of a few thousand contacts does not re-read a million.
     """
-    from .embed import Embedder
-    from .reasons import ReasonClassifier
-
     key = reason_model_key(tax)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _ci AS
-                    SELECT *, md5(concat_ws(chr(31), t, coalesce(coded_reason, ''), coalesce(ivr_path, ''))) AS input_key
-                    FROM ({_INPUTS_SQL})""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ci AS {INPUTS_WITH_KEY_SQL}")
     reuse = (incremental and _table_exists(con, "contact_reason_own") and _table_exists(con, "reason_model")
              and con.execute("SELECT any_value(model_key) FROM reason_model").fetchall()[0][0] == key)
     if reuse:
-        rows = con.execute("""SELECT ci.record_id, ci.t, ci.coded_reason, ci.ivr_path, ci.input_key FROM _ci ci
+        rows = con.sql("""SELECT ci.record_id, ci.t, ci.coded_reason, ci.ivr_path, ci.input_key FROM _ci ci
                               ANTI JOIN contact_reason_own o ON o.record_id = ci.record_id AND o.input_key = ci.input_key
-                              ORDER BY ci.record_id""").fetchall()
+                              ORDER BY ci.record_id""").to_arrow_table()
         evidence: dict[str, dict[str, Counter[str]]] = {}
         for name, col in (("coded", "coded_reason"), ("ivr", "ivr_path")):
             found: dict[str, Counter[str]] = defaultdict(Counter)
@@ -113,9 +143,9 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
                 found[str(code)][str(rid)] += int(n_)
             evidence[name] = dict(found)
     else:
-        rows = con.execute("SELECT record_id, t, coded_reason, ivr_path, input_key FROM _ci ORDER BY record_id").fetchall()
+        rows = con.sql("SELECT record_id, t, coded_reason, ivr_path, input_key FROM _ci ORDER BY record_id").to_arrow_table()
         evidence = {}
-    clf = ReasonClassifier(tax, Embedder(cache_dir)).fit(None)
+    clf = reason_classifier(tax, cache_dir)
     # The bulk model of the last full run labels later batches; it lives beside the embedding cache
     # (the workspace's own files, written only by cxchain).
     kept = cache_dir.parent / f"reason-bulk-{key}.pkl"
@@ -124,27 +154,19 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
             clf.use_bulk_state(pickle.loads(kept.read_bytes()))
         except (ValueError, pickle.UnpicklingError, EOFError, AttributeError):
             kept.unlink(missing_ok=True)
-    # Placeholders ([PHONE], [NAME]...) say nothing about why the customer got in touch: measured on
-    # Banking77 with PII inserted, removing them before classifying gains 2.9 points over keeping them.
-    texts = [strip_placeholders(r[1]) for r in rows]
-    preds = clf.predict(texts, coded=[r[2] for r in rows], ivr=[r[3] for r in rows], code_evidence=evidence)
-    state = clf.bulk_state()
-    if state is not None and not reuse:
-        for old in cache_dir.parent.glob("reason-bulk-*.pkl"):
-            old.unlink(missing_ok=True)
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        tmp = kept.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps(state))
-        tmp.replace(kept)
+    reason, conf, method, langs = clf.label_rows(rows.column("t").to_pylist(), coded=rows.column("coded_reason").to_pylist(),
+                                                 ivr=rows.column("ivr_path").to_pylist(), code_evidence=evidence)
+    if not reuse:
+        keep_bulk_model(clf, cache_dir, key)
     groups = {r.id: r.group for r in tax.active}
     tbl = pa.table({
-        "record_id": pa.array([r[0] for r in rows], pa.string()),
-        "input_key": pa.array([r[4] for r in rows], pa.string()),
-        "reason_id": pa.array([p.reason_id for p in preds], pa.string()),
-        "reason_group": pa.array([groups.get(p.reason_id) if p.reason_id != UNCLASSIFIED else None for p in preds], pa.string()),
-        "confidence": pa.array([float(p.confidence) for p in preds], pa.float64()),
-        "method": pa.array([p.method for p in preds], pa.string()),
-        "language": pa.array([getattr(p, "language", None) for p in preds], pa.string()),
+        "record_id": rows.column("record_id").cast(pa.string()),
+        "input_key": rows.column("input_key").cast(pa.string()),
+        "reason_id": pa.array(reason, pa.string()),
+        "reason_group": pa.array([groups.get(r) if r != UNCLASSIFIED else None for r in reason], pa.string()),
+        "confidence": pa.array(conf, pa.float64()),
+        "method": pa.array(method, pa.string()),
+        "language": pa.array(langs, pa.string()),
     })
     con.register("_cr", tbl)
     if reuse:
@@ -156,31 +178,45 @@ def classify_contacts(con: duckdb.DuckDBPyConnection, tax: Taxonomy, cache_dir: 
         con.execute("CREATE OR REPLACE TABLE contact_reason_own AS SELECT * FROM _cr")
         con.execute("CREATE OR REPLACE TABLE reason_model AS SELECT ? AS model_key", [key])
     con.unregister("_cr")
-    con.execute("""CREATE OR REPLACE TABLE contact_reason AS
-                   SELECT record_id, reason_id, reason_group, confidence, method, language
-                   FROM contact_reason_own ORDER BY record_id""")
     con.execute("DROP TABLE _ci")
-    # A contact with no reason of its own takes the reason of its interaction: the IVR session and
-    # the call legs it led to share an interaction reference across silos.
-    con.execute("""
-        WITH best AS (
-            SELECT c.interaction_ref, r.reason_id, r.reason_group, r.confidence
-            FROM contact c JOIN contact_reason r USING (record_id)
-            WHERE c.valid_to IS NULL AND c.interaction_ref IS NOT NULL AND r.reason_id <> 'unclassified'
-            QUALIFY row_number() OVER (PARTITION BY c.interaction_ref ORDER BY r.confidence DESC, c.record_id) = 1),
-        todo AS (
-            SELECT c.record_id, b.reason_id, b.reason_group, b.confidence FROM contact c
-            JOIN contact_reason r USING (record_id) JOIN best b ON b.interaction_ref = c.interaction_ref
-            WHERE c.valid_to IS NULL AND r.reason_id = 'unclassified' AND r.method <> 'non_english')
-        UPDATE contact_reason SET reason_id = todo.reason_id, reason_group = todo.reason_group,
-               confidence = todo.confidence, method = 'interaction'
-        FROM todo WHERE contact_reason.record_id = todo.record_id""")
+    con.execute(CONTACT_REASON_SQL)
+    return reason_stats(con, len(reason))
+
+
+def reason_classifier(tax: Taxonomy, cache_dir: Path) -> Any:
+    """The workspace's fitted reason classifier (embedding cache in ``cache_dir``).
+
+    Placeholders ([PHONE], [NAME]...) say nothing about why the customer got in touch: measured on
+    Banking77 with PII inserted, removing them before classifying gains 2.9 points over keeping them.
+    """
+    from .embed import Embedder
+    from .reasons import ReasonClassifier
+
+    return ReasonClassifier(tax, Embedder(cache_dir), placeholders=True).fit(None)
+
+
+def keep_bulk_model(clf: Any, cache_dir: Path, key: str) -> None:
+    """Keep the bulk lexical model of a full run beside the embedding cache, for later incremental runs."""
+    state = clf.bulk_state()
+    if state is None:
+        return
+    kept = cache_dir.parent / f"reason-bulk-{key}.pkl"
+    for old in cache_dir.parent.glob("reason-bulk-*.pkl"):
+        old.unlink(missing_ok=True)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    tmp = kept.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(state))
+    tmp.replace(kept)
+
+
+def reason_stats(con: Any, classified_now: int) -> dict[str, Any]:
+    """What :func:`classify_contacts` returns, read from ``contact_reason``."""
     counts = dict(con.execute("SELECT reason_id = 'unclassified', count(*) FROM contact_reason GROUP BY 1").fetchall())
     methods = dict(con.execute("SELECT method, count(*) FROM contact_reason GROUP BY 1 ORDER BY 1").fetchall())
     n = int(sum(counts.values()))
     unclassified = int(counts.get(True, 0))
     return {"contacts": n, "unclassified": unclassified, "unclassified_share": round(unclassified / n, 4) if n else 0.0,
-            "methods": methods, "classified_now": len(preds), "kept_from_last_run": n - len(preds)}
+            "methods": methods, "classified_now": classified_now, "kept_from_last_run": n - classified_now}
 
 
 def _changed_rows(con: duckdb.DuckDBPyConnection, table: str, current: str, columns: str, key: str,
@@ -244,14 +280,19 @@ def read_failure_in_text(con: duckdb.DuckDBPyConnection, cache_dir: Path, *, inc
     Incremental: unchanged texts keep their reading; new and changed texts are read by a model fitted
     on a sample of themselves.  Returns how many texts were read now.
     """
-    from .demand_text import failure_probability
+    from .demand_text import choose_sample, fit_failure_model, read_failure_batch
     from .embed import Embedder
 
-    con.execute("""CREATE OR REPLACE TEMP TABLE _tx AS SELECT record_id, text, md5(text) AS text_key
-                   FROM contact WHERE valid_to IS NULL AND text IS NOT NULL""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _tx AS {TEXT_FAILURE_INPUTS_SQL}")
     reuse, rows = _changed_rows(con, "contact_text_failure", "_tx", "t.record_id, t.text, t.text_key", "text_key",
                                 incremental)
-    probs = failure_probability([r[1] for r in rows], Embedder(cache_dir)) if rows else []
+    probs: list[tuple[float, str | None]] = []
+    if rows:
+        con.register("_tx_todo", pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),
+                                           "text": pa.array([r[1] for r in rows], pa.string())}))
+        chosen = choose_sample(lambda sql: con.execute(sql).fetchall(), "_tx_todo")
+        con.unregister("_tx_todo")
+        probs = read_failure_batch([r[1] for r in rows], fit_failure_model(chosen, Embedder(cache_dir)) if chosen else None)
     tbl = pa.table({"record_id": pa.array([r[0] for r in rows], pa.string()),
                     "p_failure": pa.array([p for p, _ in probs], pa.float64()),
                     "failure_type": pa.array([t for _, t in probs], pa.string()),
@@ -279,20 +320,19 @@ def run_insight(con: duckdb.DuckDBPyConnection, settings: Any, ws_path: Path, *,
         steps[name] = time.perf_counter()
 
     tax = workspace_taxonomy(ws_path, str(settings["sector"]))
-    step("classify contact reasons", 0)
-    stats["reasons"] = classify_contacts(con, tax, ws_path / ".cxchain" / "cache" / "embeddings",
-                                         incremental=incremental)
-    # Sentiment, failure demand and the fact tables run on the workspace's engine (settings `engine`,
-    # `spark.*`; docs/spark.md) and land in this store.
+    cache = ws_path / ".cxchain" / "cache" / "embeddings"
+    # Reasons, sentiment, failure demand and the fact tables run on the workspace's engine (settings
+    # `engine`, `spark.*`; docs/spark.md) and land in this store.
     own = engine is None
     engine = engine or open_engine(settings, storage=ws_path / ".cxchain" / "spark", con=con)
     try:
+        step("classify contact reasons", 0)
+        stats["reasons"] = classify_contacts_on(engine, con, tax, cache, incremental=incremental)
         step("score sentiment", 1)
         # scored now; on DuckDB the rest are kept from the last run
         stats["sentiment_scored"] = score_contacts_on(engine, con, incremental=incremental)
         step("classify failure demand", 2)
-        stats["text_failure"] = read_failure_in_text(con, ws_path / ".cxchain" / "cache" / "embeddings",
-                                                     incremental=incremental)
+        stats["text_failure"] = read_failure_in_text_on(engine, con, cache, incremental=incremental)
         stats["demand"] = classify_demand_on(engine, con, tax, settings)
         step("build metric facts", 3)
         stats["facts"] = build_facts_on(engine, con, secret=secret)

@@ -9,11 +9,13 @@ fast distilled lexical model for bulk labelling (ARCHITECTURE decisions 7 and 8)
   the examples plus the taxonomy's own views, with a lexical (TF-IDF word + char) model in the
   ensemble (weight 0.4; prototypes only decide ``unclassified``).  Optional self-training on the
   texts being labelled (off by default: it lost 2 points on Banking77 10-shot).
-* **Bulk**: when there are more distinct texts than ``embed_all_max``, only a seeded sample is
-  embedded; a TF-IDF logistic regression over words, word pairs and word stems
+* **Bulk**: when there are more distinct texts than ``embed_all_max``, only a sample is embedded
+  (the ``sample_size`` texts of smallest seeded hash, chosen by a query); a TF-IDF logistic regression over words, word pairs and word stems
   (:func:`bulk_features`) is trained on the embedding model's confident labels of the sample plus
   the taxonomy's descriptions and examples, labels everything, and only the ambiguous texts
-  (lowest margin, up to ``ambiguous_max``) are embedded and relabelled by the embedding model.
+  (lowest margin, up to ``ambiguous_max``; ties by hash) are embedded and relabelled by the embedding
+  model.  The per-row work runs in phases (:mod:`cxchain.insight.reasons_bulk`) that Spark runs per
+  partition and DuckDB in process.
   (Character n-grams cost five times as much at a million contacts for no measured gain on the
   bulk path: ``benchmarks/reasons_bulk.py``.)
 * **Coded reason / IVR**: a prior ``P(reason | code)`` is learned from how codes co-occur with
@@ -28,7 +30,7 @@ Every input gets exactly one :class:`Prediction`, in input order.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +41,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from .language import ENGLISH, UNKNOWN, detect_languages
+from .language import ENGLISH
 from .taxonomy import UNCLASSIFIED, Taxonomy
 
 __all__ = ["Prediction", "ReasonClassifier", "UNCLASSIFIED", "OFF_TOPIC", "bulk_features"]
@@ -122,7 +124,7 @@ class ReasonClassifier:
 
     def __init__(self, taxonomy: Taxonomy, embedder: Any = None, *, seed: int = 0, embed_all_max: int = 20000,
                  sample_size: int = 4000, ambiguous_max: int = 2000, self_train: bool = False,
-                 threshold: float | None = None, temperature: float = 0.05) -> None:
+                 threshold: float | None = None, temperature: float = 0.05, placeholders: bool = False) -> None:
         if embedder is None:
             from .embed import Embedder
 
@@ -136,6 +138,7 @@ class ReasonClassifier:
         self.self_train = self_train
         self.temperature = temperature
         self._threshold_override = threshold
+        self.placeholders = placeholders
         self.reason_ids: list[str] = [r.id for r in taxonomy.active]
         if not self.reason_ids:
             raise ValueError("the taxonomy has no active reasons")
@@ -234,15 +237,6 @@ class ReasonClassifier:
         return vec, lr
 
     @staticmethod
-    def _bulk_proba(model: tuple[TfidfVectorizer, LogisticRegression], texts: list[str], n_classes: int) -> np.ndarray:
-        vec, lr = model
-        out = np.zeros((len(texts), n_classes), dtype=np.float64)
-        step = 50_000  # bounded memory for the sparse matrix at a million texts
-        for lo in range(0, len(texts), step):
-            out[lo:lo + step, lr.classes_.astype(int)] = lr.predict_proba(vec.transform(texts[lo:lo + step]))
-        return out
-
-    @staticmethod
     def _lex_proba(model: tuple[TfidfVectorizer, TfidfVectorizer, LogisticRegression], texts: list[str],
                    n_classes: int) -> np.ndarray:
         vw, vc, lr = model
@@ -339,69 +333,37 @@ class ReasonClassifier:
         confident predictions in earlier runs, so a small batch of new contacts learns the same code
         priors as the whole history did.
         """
+        reason, conf, method, langs = self.label_rows(texts, coded=coded, ivr=ivr, code_evidence=code_evidence)
+        return [Prediction(r, float(c), m, lang) for r, c, m, lang in zip(reason, conf.tolist(), method, langs, strict=True)]
+
+    def label_rows(self, texts: Sequence[Any], *, coded: Sequence[Any] | None = None, ivr: Sequence[Any] | None = None,
+                   code_evidence: dict[str, dict[str, Counter[str]]] | None = None, partitions: int = 1
+                   ) -> tuple[list[str], np.ndarray, list[str], list[str]]:
+        """:meth:`predict` as columns: (reason ids, confidences, methods, languages), one per text.
+
+        Runs the phases of :mod:`cxchain.insight.reasons_bulk` on the texts as one partition (or as
+        ``partitions`` slices reduced as Spark reduces its partitions: the result is the same), the
+        same functions the Spark engine runs per partition.
+        """
+        from .reasons_bulk import InMemoryRows, run_phases
+
         if not self._fitted:
             self.fit()
         n = len(texts)
+        codes: dict[str, Sequence[Any]] = {}
         for name, seq in (("coded", coded), ("ivr", ivr)):
-            if seq is not None and len(seq) != n:
-                raise ValueError(f"{name} has {len(seq)} values for {n} texts")
-        clean = [t.strip() if isinstance(t, str) else "" for t in texts]
-        langs = detect_languages(clean)
-        R = len(self.reason_ids)
-        # distinct English texts with letters are scored once
-        uniq: dict[str, int] = {}
-        row_u = np.full(n, -1, dtype=int)
-        for i, (t, lang) in enumerate(zip(clean, langs, strict=True)):
-            if t and lang == ENGLISH:
-                row_u[i] = uniq.setdefault(t, len(uniq))
-        utexts = list(uniq)
-        P = np.zeros((len(utexts), R))
-        top = np.zeros(len(utexts))
-        method_u = np.array(["zero_shot" if self.mode == "zero_shot" else "few_shot"] * len(utexts), dtype=object)
-        if utexts:
-            if self._bulk_given and len(utexts) > self.reuse_min_texts:
-                P, top, method_u = self._label_lexically(utexts, ambiguous_max=min(
-                    self.ambiguous_max, max(self.reuse_min_texts, len(utexts) // 10)))
-            elif len(utexts) <= self.embed_all_max:
-                self._self_train(utexts)
-                P, top = self._embed_proba(utexts)
-            else:
-                P, top, method_u = self._predict_bulk(utexts)
-        reason_u = P.argmax(axis=1) if len(utexts) else np.zeros(0, dtype=int)
-        ok_u = top >= self.threshold
-        # probabilities per row (for the code priors)
-        out: list[Prediction | None] = [None] * n
-        row_P: dict[int, np.ndarray] = {}
-        for i in range(n):
-            u = row_u[i]
-            if langs[i] not in (ENGLISH, UNKNOWN):
-                out[i] = Prediction(UNCLASSIFIED, 0.0, "non_english", langs[i])
-            elif u < 0:
-                out[i] = Prediction(UNCLASSIFIED, 0.0, "empty", langs[i])
-            else:
-                row_P[i] = P[u]
-                if ok_u[u]:
-                    conf = float(P[u, reason_u[u]])
-                    out[i] = Prediction(self.reason_ids[int(reason_u[u])], round(conf, 4), str(method_u[u]), langs[i])
-                else:
-                    out[i] = Prediction(UNCLASSIFIED, round(float(1 - P[u].max()), 4), str(method_u[u]), langs[i])
-        final = [p for p in out if p is not None]
-        passes = [(name, *self._code_priors(seq, row_P, ok_u, row_u, name, (code_evidence or {}).get(name)))
-                  for name, seq in (("coded", coded), ("ivr", ivr)) if seq is not None]
-        if passes:
-            final = self._apply_code_priors(final, passes, row_P, ok_u, row_u)
-        return final
+            if seq is not None:
+                if len(seq) != n:
+                    raise ValueError(f"{name} has {len(seq)} values for {n} texts")
+                codes[name] = seq
+        rows = InMemoryRows(texts, codes, partitions=partitions)
+        state = run_phases(self, rows, evidence=code_evidence)
+        return rows.label(state)
 
-    # ------------------------------------------------------------------------------------------
-    def _predict_bulk(self, utexts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Distilled path: embed a sample, train a lexical model on its confident labels, label all,
-        re-score the most ambiguous texts with the embedding model."""
+    def _fit_bulk_from_sample(self, s_texts: list[str], Ps: np.ndarray, tops: np.ndarray) -> None:
+        """Train the bulk lexical model on the embedding model's confident labels of the sample ``s_texts``
+        (scored ``Ps``, ``tops``), the taxonomy's views, off-topic texts and any taught examples."""
         R = len(self.reason_ids)
-        rng = np.random.default_rng(self.seed)
-        sample = np.sort(rng.permutation(len(utexts))[: self.sample_size])
-        s_texts = [utexts[i] for i in sample]
-        self._self_train(s_texts)
-        Ps, tops = self._embed_proba(s_texts)
         conf = Ps.max(axis=1)
         # classes 0..R-1 are reasons, R is "nothing fits"
         ys = np.where(tops >= self.threshold, Ps.argmax(axis=1), R)
@@ -417,38 +379,6 @@ class ReasonClassifier:
         if len(set(tr_y.tolist())) < 2:
             raise ValueError("the bulk lexical model needs at least two classes in its training labels")
         self._bulk = self._fit_bulk_lexical(tr_texts, tr_y, tr_w)
-        return self._label_lexically(utexts, sample, Ps, tops, ambiguous_max=self.ambiguous_max)
-
-    def _label_lexically(self, utexts: list[str], sample: np.ndarray | None = None, Ps: np.ndarray | None = None,
-                         tops: np.ndarray | None = None, *, ambiguous_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Label with the bulk lexical model; the embedded ``sample`` keeps its embedding labels and the
-        most ambiguous texts (up to ``ambiguous_max``) are re-scored by the embedding model."""
-        assert self._bulk is not None
-        R = len(self.reason_ids)
-        Pl = self._bulk_proba(self._bulk, utexts, R + 1)
-        P = Pl[:, :R].copy()
-        nothing = Pl[:, R]
-        # pseudo-similarity on the threshold scale: above it when a reason beats "nothing fits"
-        top = np.where(P.max(axis=1) > nothing, self.threshold + 0.01, self.threshold - 0.01)
-        P = P / np.maximum(P.sum(axis=1, keepdims=True), 1e-12)
-        method = np.array(["lexical"] * len(utexts), dtype=object)
-        srt = np.sort(Pl, axis=1)
-        margin = srt[:, -1] - srt[:, -2]
-        if sample is not None and len(sample):
-            assert Ps is not None and tops is not None
-            P[sample], top[sample] = Ps, tops
-            method[sample] = self.mode
-            margin[sample] = np.inf
-        # ambiguous: small margin between the two best classes of the lexical model
-        amb = np.lexsort((np.arange(len(utexts)), margin))[:ambiguous_max]
-        amb = amb[margin[amb] < 0.2]
-        if len(amb):
-            Pa, topa = self._embed_proba([utexts[i] for i in amb])
-            P[amb], top[amb] = Pa, topa
-            method[amb] = self.mode
-        self.report.update(bulk_sample=0 if sample is None else len(sample), bulk_ambiguous_embedded=int(len(amb)),
-                           bulk_lexical=int((method == "lexical").sum()))
-        return P, top, method
 
     # ------------------------------------------------------------------------------------------
     # keeping the bulk model between runs
@@ -464,80 +394,6 @@ class ReasonClassifier:
             raise ValueError("the kept bulk model belongs to another taxonomy or mode")
         self._bulk = state["model"]
         self._bulk_given = True
-
-    def _code_priors(self, codes: Sequence[Any], row_P: dict[int, np.ndarray], ok_u: np.ndarray,
-                     row_u: np.ndarray, name: str, evidence: dict[str, Counter[str]] | None
-                     ) -> tuple[list[str], dict[str, np.ndarray], np.ndarray, set[str]]:
-        """What each code says about the reason: ``(row keys, P(reason | code), P(reason), direct codes)``.
-
-        A code equal to a reason's id or name is direct.  Any other code's prior is learned from the
-        text probabilities of the rows that carry it (soft counts: a hesitant "Pay council tax" text
-        still counts towards paying, where counting only confident predictions would credit the
-        reasons whose texts happen to be easy) plus ``evidence`` from earlier runs; ``P(reason)`` is
-        the same over every coded row, so a prior can enter as a likelihood ratio.
-        """
-        R = len(self.reason_ids)
-        index = {rid: i for i, rid in enumerate(self.reason_ids)}
-        by_name = {self.taxonomy.get(rid).name.strip().lower(): i for i, rid in enumerate(self.reason_ids)}
-        keys = [str(c).strip() if c is not None and str(c).strip() and str(c) != "nan" else "" for c in codes]
-        counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(R))
-        for i, k in enumerate(keys):
-            if k and i in row_P and ok_u[row_u[i]]:
-                counts[k] += row_P[i]
-        for k, by_reason in (evidence or {}).items():
-            for rid, m in by_reason.items():
-                if rid in index:
-                    counts[k][index[rid]] += m
-        priors: dict[str, np.ndarray] = {}
-        direct_keys: set[str] = set()
-        for k in set(keys) - {""}:
-            direct = index.get(k, by_name.get(k.lower()))
-            if direct is not None:
-                pr = np.full(R, 0.1 / R)
-                pr[direct] += 0.9
-                priors[k] = pr
-                direct_keys.add(k)
-            elif k in counts and counts[k].sum() >= 5:
-                pr = counts[k] + 1.0 / R  # add-one-reason smoothing
-                priors[k] = pr / pr.sum()
-        base = sum(counts.values(), np.zeros(R)) + 1.0
-        self.report[f"{name}_codes_mapped"] = len(priors)
-        return keys, priors, base / base.sum(), direct_keys
-
-    def _apply_code_priors(self, preds: list[Prediction], passes: list[tuple[str, list[str], dict[str, np.ndarray],
-                                                                            np.ndarray, set[str]]],
-                           row_P: dict[int, np.ndarray], ok_u: np.ndarray, row_u: np.ndarray) -> list[Prediction]:
-        """Combine each row's text probabilities with what its codes say.
-
-        With a usable text, the posterior multiplies the text's probabilities by each learned code's
-        likelihood ratio P(reason | code) / P(reason), not by the prior itself: a broad code such as
-        ``CTAX`` is mostly the commonest council-tax reason only because that reason is common, and
-        must not out-vote a text that says "pay".  A direct code multiplies by its prior (it names the
-        reason).  A wrap code often restates the IVR route, so the two are not independent evidence:
-        only the code of a row that singles out a reason most strongly (the largest likelihood ratio)
-        is used; on the 20,000-contact council demo, multiplying both agreed less with the generator's
-        reasons (0.710 against 0.715, one-to-one).  Without a usable text, the most decisive prior (at least 0.6) labels
-        the row.
-        """
-        out: list[Prediction] = []
-        for i, p in enumerate(preds):
-            found = [(name, priors[keys[i]], base, keys[i] in direct)
-                     for name, keys, priors, base, direct in passes if keys[i] in priors]
-            if not found or p.method == "non_english":
-                out.append(p)
-            elif i in row_P and ok_u[row_u[i]]:
-                # the code that singles out a reason most strongly against the base rate
-                _, prior, base, is_direct = max(found, key=lambda f: np.inf if f[3] else float((f[1] / f[2]).max()))
-                post = row_P[i] * (prior if is_direct else prior / base)
-                post = post / post.sum()
-                r = int(post.argmax())
-                out.append(Prediction(self.reason_ids[r], round(float(post[r]), 4), p.method, p.language))
-            else:
-                name, prior, _, _ = max(found, key=lambda f: float(f[1].max()))
-                r = int(prior.argmax())
-                out.append(Prediction(self.reason_ids[r], round(float(prior[r]) * 0.8, 4), name, p.language)
-                           if float(prior[r]) >= 0.6 else p)
-        return out
 
 
 def fit_from_labelled(examples: Sequence[tuple[str, str]], embedder: Any = None, **kw: Any) -> ReasonClassifier:
