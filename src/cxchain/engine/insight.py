@@ -84,8 +84,8 @@ def classify_demand_on(engine: Engine, con: duckdb.DuckDBPyConnection, taxonomy:
 
     if _own(engine, con):
         return classify_demand(con, taxonomy, settings)
-    # contact_reason and contact_text_failure are rewritten by each run's text models (on the driver),
-    # so they are always taken fresh from the store.
+    # contact_reason and contact_text_failure are taken from the store, which holds this run's (computed on
+    # the engine, or kept from earlier runs on DuckDB): the engine may not hold them when called on its own.
     fresh = ["contact_reason"] + [t for (t,) in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_name = 'contact_text_failure'").fetchall()]
     engine.import_duckdb(con, fresh)

@@ -173,21 +173,22 @@ def _overdispersion(f: np.ndarray, n: np.ndarray, k: int) -> float:
     return max(1.0, chi2 / df)
 
 
-def _shift_p_value(z_obs: float, n: np.ndarray, p: float, seed: int) -> float:
-    """P(max |z| over the splits tried >= ``z_obs``) when nothing changed: weekly failure counts drawn as
-    Binomial(n_week, ``p``), the same split search run on each draw.
+def _shift_p_value(z_obs: float, n: np.ndarray, p: float, seed: int, draws: int = SHIFT_NULL_DRAWS) -> float:
+    """P(max |z| over the splits tried >= ``z_obs``) when nothing changed, simulated: ``draws`` series of
+    weekly failure counts drawn as Binomial(n_week, ``p``), the same split search run on each.
 
     The splits of one series are strongly correlated, so a Bonferroni correction over split weeks (the
-    earlier rule) asked far more of a real step than chance does; this null is exact for the series' own
-    weekly sizes.  Seeded, so a rerun gives the same findings.
+    earlier rule) asked far more of a real step than chance does; this null is built on the series' own
+    weekly sizes.  Seeded, so a rerun gives the same findings.  The smallest p-value it can give is
+    1 / (``draws`` + 1).
     """
     rng = np.random.default_rng(seed)
-    draws = rng.binomial(n.astype(np.int64), min(max(p, 0.0), 1.0), size=(SHIFT_NULL_DRAWS, len(n))).astype(float)
-    _, z = _split_z(draws, n)
+    sims = rng.binomial(n.astype(np.int64), min(max(p, 0.0), 1.0), size=(draws, len(n))).astype(float)
+    _, z = _split_z(sims, n)
     if not z.shape[1]:
         return 1.0
     top = np.abs(z).max(axis=1)
-    return float((1 + int((top >= abs(z_obs)).sum())) / (SHIFT_NULL_DRAWS + 1))
+    return float((1 + int((top >= abs(z_obs)).sum())) / (draws + 1))
 
 
 def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy) -> list[Finding]:
@@ -195,7 +196,7 @@ def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy)
 
     The step is found where the two-proportion z of before against after is largest.  Its z is divided
     by the square root of the series' over-dispersion, and its p-value is that of the largest z over
-    every split week when nothing changed (:func:`_shift_p_value`); it is reported when the p-value is
+    every split week when nothing changed (:func:`_shift_p_value`, simulated); it is reported when the p-value is
     below :data:`ALPHA` divided by the number of reasons tested (Bonferroni over reasons).  Its size is
     the share in the ``SHIFT_WINDOW_WEEKS`` after the change minus the share in the same span before it.
     """
@@ -215,7 +216,9 @@ def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy)
             k, z, p1, p2 = best
             splits[rid] = (k, z / math.sqrt(_overdispersion(f, n, k)), p1, p2)
     alpha = ALPHA / max(1, len(splits))
-    # the |z| a single test would need at that level, shown beside each finding's z
+    # enough draws that the smallest simulated p-value is well below the level (a large taxonomy tests more)
+    draws = max(SHIFT_NULL_DRAWS, math.ceil(4 / alpha))
+    # scale of the evidence weight in the score (a single test's |z| at that level); the decision is the p-value
     z_min = z_threshold(len(splits))
     out = []
     for rid, (k, z, _, _) in splits.items():
@@ -223,7 +226,7 @@ def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy)
         weeks = [w for w, _, _ in series]
         f = np.array([x for _, x, _ in series], dtype=float)
         n = np.array([x for _, _, x in series], dtype=float)
-        p_value = _shift_p_value(z, n, float(f.sum() / n.sum()), zlib.crc32(rid.encode()))
+        p_value = _shift_p_value(z, n, float(f.sum() / n.sum()), zlib.crc32(rid.encode()), draws)
         if p_value >= alpha:
             continue
         change = weeks[k]
@@ -250,7 +253,7 @@ def failure_shifts(con: duckdb.DuckDBPyConnection, settings: Any, tax: Taxonomy)
                    "title": f"Weekly failure share: {_name(tax, rid)}", "marker": str(change)},
             estimand={"metric": "failure_share_change", "reason_id": rid, "change_date": str(change), "before": p1, "after": p2,
                       "window": [str(lo), str(change), str(hi)], "value": p2 - p1, "z": z, "p_value": p_value, "alpha": alpha,
-                      "z_threshold": z_min}))
+                      "null_draws": draws}))
     return out
 
 

@@ -1,7 +1,7 @@
 """Reason classification in phases, so the per-row work runs per partition (issue 7, ARCHITECTURE decisions 4 and 7).
 
 Every row is labelled by pure functions of (the row, a small fitted :class:`ReasonState`), so Spark runs
-them per partition (``mapInPandas``, :mod:`cxchain.engine.reasons`) and DuckDB runs the very same
+them per partition (``mapInPandas``, :class:`cxchain.engine.insight.SparkReasonRows`) and DuckDB runs the very same
 functions in process on one "partition" (:class:`InMemoryRows`).  The driver does bounded work only:
 
 1. per row (:func:`prepare_batch`): the text without placeholders and outer spaces, its language,
@@ -367,6 +367,10 @@ def label_batch(scored: Scored, langs: Sequence[str], keys: dict[str, np.ndarray
 # the driver
 
 
+#: Most rows labelled in one slice in process (about 35 MB per float array of a 43-reason taxonomy).
+ROWS_PER_SLICE = 100_000
+
+
 class InMemoryRows:
     """The rows to label held in this process, for DuckDB and the library API: one partition, or
     ``partitions`` consecutive slices labelled apart and reduced as Spark does (for tests).
@@ -379,7 +383,10 @@ class InMemoryRows:
         self.texts = texts
         self.codes = codes
         self.con = duckdb.connect()
-        self.slices = [sl for sl in np.array_split(np.arange(len(texts)), max(1, partitions)) if len(sl)] or [np.arange(0)]
+        # Slices of at most ROWS_PER_SLICE rows bound the (rows x reasons) arrays labelling builds; results
+        # are per row and code masses exact integers, so slicing never changes them.
+        parts = max(1, partitions, -(-len(texts) // ROWS_PER_SLICE))
+        self.slices = [sl for sl in np.array_split(np.arange(len(texts)), parts) if len(sl)] or [np.arange(0)]
         self.clean: list[list[str]] = []
         self.langs: list[list[str]] = []
         self.keys: list[dict[str, np.ndarray]] = []
