@@ -367,8 +367,9 @@ def label_batch(scored: Scored, langs: Sequence[str], keys: dict[str, np.ndarray
 # the driver
 
 
-#: Most rows labelled in one slice in process (about 35 MB per float array of a 43-reason taxonomy).
-ROWS_PER_SLICE = 100_000
+#: Most rows scored and labelled in one slice in process (about 140 MB per (rows x reasons) float array
+#: of a 43-reason taxonomy); larger slices share more repeated texts.
+ROWS_PER_SLICE = 400_000
 
 
 class InMemoryRows:
@@ -393,15 +394,13 @@ class InMemoryRows:
         self.scored: list[Scored] = []
 
     def prepare(self, state: ReasonState) -> None:
-        hashes: list[str] = []
+        # One call over every row (each distinct text's language is detected once), then sliced.
+        clean, langs, hashes = prepare_batch(list(self.texts), seed=state.seed, placeholders=state.placeholders)
         for sl in self.slices:
-            clean, langs, h = prepare_batch([self.texts[i] for i in sl], seed=state.seed, placeholders=state.placeholders)
-            self.clean.append(clean)
-            self.langs.append(langs)
-            hashes += h
+            self.clean.append([clean[i] for i in sl])
+            self.langs.append([langs[i] for i in sl])
             self.keys.append({k: code_keys([v[i] for i in sl]) for k, v in self.codes.items()})
-        self.con.register("_reason_rows", pa.table({"t": [t for c in self.clean for t in c],
-                                                    "lang": [x for c in self.langs for x in c], "text_hash": hashes}))
+        self.con.register("_reason_rows", pa.table({"t": clean, "lang": langs, "text_hash": hashes}))
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()
