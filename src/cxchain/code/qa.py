@@ -284,7 +284,7 @@ def score_contacts(ws: Any, principles: Sequence[Principle] | None = None, *,
                 uses[c.sql] = uses.get(c.sql, 0) + 1
         tables: dict[str, str] = {}
         for sql, n in uses.items():
-            if n > 1:
+            if n > 1 and where is None:  # a few contacts' verdicts (contact_verdicts) need no full table
                 tables[sql] = f"_qa_check_{len(tables)}"
                 con.execute(f"CREATE TEMP TABLE {tables[sql]} AS {sql}")
         for p, cs in per:
