@@ -94,7 +94,9 @@ def prepare_batch(texts: Sequence[Any], *, seed: int, placeholders: bool) -> tup
     clean = [("" if not isinstance(t, str) else (strip_placeholders(t) if placeholders else t.strip()))
              for t in texts]
     langs = detect_languages(clean)
-    hashes = [text_hash(t, seed) if t else "" for t in clean]
+    # texts repeat (templates, wrap phrases): hash each distinct one once
+    hash_of = {t: text_hash(t, seed) for t in dict.fromkeys(clean) if t}
+    hashes = [hash_of.get(t, "") for t in clean]
     return clean, langs, hashes
 
 
@@ -392,6 +394,7 @@ class InMemoryRows:
         self.langs: list[list[str]] = []
         self.keys: list[dict[str, np.ndarray]] = []
         self.scored: list[Scored] = []
+        self.hash_of: dict[str, str] = {}  # each text's sampling hash, from prepare
 
     def prepare(self, state: ReasonState) -> None:
         # One call over every row (each distinct text's language is detected once), then sliced.
@@ -400,6 +403,7 @@ class InMemoryRows:
             self.clean.append([clean[i] for i in sl])
             self.langs.append([langs[i] for i in sl])
             self.keys.append({k: code_keys([v[i] for i in sl]) for k, v in self.codes.items()})
+        self.hash_of = dict(zip(clean, hashes, strict=True))
         self.con.register("_reason_rows", pa.table({"t": clean, "lang": langs, "text_hash": hashes}))
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
@@ -409,7 +413,7 @@ class InMemoryRows:
         self.scored = [score_batch(c, lg, state) for c, lg in zip(self.clean, self.langs, strict=True)]
         texts = [t for s in self.scored for t in s.texts]
         self.con.register("_reason_scored", pa.table({
-            "t": texts, "text_hash": [text_hash(t, state.seed) for t in texts],
+            "t": texts, "text_hash": [self.hash_of[t] for t in texts],
             "method": pa.array([m for s in self.scored for m in s.method.tolist()], pa.string()),
             "margin": np.concatenate([s.margin for s in self.scored])}))
 
