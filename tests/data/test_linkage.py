@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -18,7 +19,7 @@ except ImportError:  # running from a checkout without an install
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from cxchain.data.identity import normalise_identities
-from cxchain.data.linkage import link_identities, link_rates
+from cxchain.data.linkage import DEFAULT_MODEL_PATH, link_identities, link_rates
 
 # ------------------------------------------------------------------------------ synthetic population
 
@@ -332,6 +333,20 @@ def test_shared_landline_does_not_merge(con: duckdb.DuckDBPyConnection) -> None:
     assert k["a1"] != k["a2"], "household members sharing a landline stay apart"
     assert k["a1"] == k["a3"]
     assert res.stats["model_source"] == "default"
+
+
+def test_a_shared_surname_with_different_first_names_is_little_evidence(first_run: Any) -> None:
+    """Two different first names with one surname are, most often, two people of one home: trained on the
+    population, that level weighs far less than an agreeing first initial, and the shipped default agrees."""
+    def bayes_factors(model: dict[str, Any]) -> dict[str, float]:
+        name = next(c for c in model["comparisons"] if c["output_column_name"] == "name")
+        return {lev["label_for_charts"]: lev["m_probability"] / lev["u_probability"]
+                for lev in name["comparison_levels"] if not lev.get("is_null_level")}
+
+    for model in (first_run.model, json.loads(DEFAULT_MODEL_PATH.read_text())):
+        bf = bayes_factors(model)
+        assert bf["surname close, first names differ"] < 4
+        assert bf["surname close, first initial agrees"] > 3 * bf["surname close, first names differ"]
 
 
 def test_deterministic_rules_and_singletons() -> None:

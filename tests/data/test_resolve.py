@@ -51,3 +51,30 @@ def test_a_name_only_record_joins_the_one_customer_of_that_name(tmp_path: Path) 
     assert k["chat:6"] not in (k["crm:4"], k["crm:5"])
     assert k["crm:7"] != k["crm:8"]
     assert k["chat:9"] != k["email:10"]
+
+
+def test_several_name_only_records_join_the_one_customer_of_that_name(tmp_path: Path) -> None:
+    """Each name-only chat is its own customer before this step; three of them and one named account must not
+    make the name look shared by four people."""
+    rows = [
+        {"source": "crm", "customer_id": "A1", "first_name": "Eleri", "last_name": "Pughson", "phone": "07700900123",
+         "postcode": "WF1 1AA", "email": "eleri@example.com"},
+        {"source": "chat", "first_name": "Eleri", "last_name": "Pughson"},
+        {"source": "chat", "first_name": "Eleri", "last_name": "Pughson"},
+        {"source": "chat", "first_name": "Eleri", "last_name": "Pughson"},
+        # a weak record with an email of its own is another person, though the name matches
+        {"source": "chat", "first_name": "Eleri", "last_name": "Pughson", "email": "ep1999@example.org"},
+        # no account holds the name: the chats are one person, around the one email among them
+        {"source": "chat", "first_name": "Tomos", "last_name": "Llewellynson"},
+        {"source": "chat", "first_name": "Tomos", "last_name": "Llewellynson", "email": "tomos@example.com"},
+        {"source": "email", "first_name": "Tomos", "last_name": "Llewellynson", "email": "tomos@example.com"},
+        # ... but two different emails among them leave the name ambiguous
+        {"source": "chat", "first_name": "Gwen", "last_name": "Rhydderchson"},
+        {"source": "chat", "first_name": "Gwen", "last_name": "Rhydderchson", "email": "gwen1@example.com"},
+        {"source": "chat", "first_name": "Gwen", "last_name": "Rhydderchson", "email": "gwen2@example.com"},
+    ]
+    k = _resolve(tmp_path, rows)
+    assert k["chat:1"] == k["chat:2"] == k["chat:3"] == k["crm:0"]
+    assert k["chat:4"] != k["crm:0"]
+    assert k["chat:5"] == k["chat:6"] == k["email:7"]
+    assert len({k["chat:8"], k["chat:9"], k["chat:10"]}) == 3

@@ -154,7 +154,11 @@ def default_settings() -> Any:
                 "last_name_l = last_name_r AND (first_name_l IS NULL OR first_name_r IS NULL)",
                 label_for_charts="surname exact, first name missing",
             ).configure(m_probability=0.05, u_probability=0.05 / 32, fix_m_probability=True, fix_u_probability=True),
-            lvl(last_close, "surname only"),
+            # a first initial ("i brookstead") may be the same person; two different first names with the
+            # same surname are, most often, two people of one household: kept apart as their own level so
+            # that agreement on a surname is not read as evidence when the first names disagree
+            lvl(f"{last_close} AND left(first_name_l, 1) = left(first_name_r, 1)", "surname close, first initial agrees"),
+            lvl(last_close, "surname close, first names differ"),
             lvl("first_name_canon_l = first_name_canon_r", "first name only"),
             cll.ElseLevel(),
         ],

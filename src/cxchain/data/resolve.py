@@ -89,15 +89,22 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
 
 
 def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
-    """Merge a customer known only by name (and perhaps an email) into the one other customer with that name.
+    """Merge customers known only by a name (and perhaps an email) into the one customer of that name.
 
-    A chat or an email signed "Jane Doe" with an address seen nowhere else carries only the name:
-    the probabilistic model rightly does not match on a name alone, because names collide.  But
-    when the whole data set holds exactly one other customer called Jane Doe (nicknames folded),
-    and the two do not hold different email addresses, they are the same person.  A name shared
-    by three or more customers is ambiguous and merges nothing, so common names stay apart, and
-    two customers that each carry contact details (phone, address, account) are never merged on
-    the name alone.  Returns the number of records whose customer changed.
+    A chat or an email signed "Jane Doe" with an address seen nowhere else carries only the name: the
+    probabilistic model rightly does not match on a name alone, because names collide.  The data set as a
+    whole says whether this one does.  Per full name (nicknames folded), the customers holding it are
+    *strong* (they carry a customer id, phone, postcode, address, UPRN, date of birth or household) or
+    *weak* (a name, perhaps an email):
+
+    - exactly one strong customer: every weak one joins it, unless both hold an email (different emails
+      are two people; the same email was merged already);
+    - no strong customer: the weak ones are one person when they hold at most one email between them
+      (three chats signed "Jane Doe", one with an email);
+    - two or more strong customers: the name is shared, nothing merges.
+
+    A weak customer whose name maps to different targets stays apart.  Returns the number of records whose
+    customer changed.
     """
     strong = " OR ".join(f"n.{c} IS NOT NULL" for c in ("customer_id", "phone", "postcode", "address", "uprn", "dob",
                                                         "household_id"))
@@ -106,16 +113,28 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
         SELECT k.customer_key, {nickname_sql("n.first_name")} AS first, n.last_name AS last, n.email, ({strong}) AS strong
         FROM ids_norm n JOIN {keys} k USING (record_id)""")
     pairs = ident.execute("""
-        WITH c AS (SELECT customer_key, bool_or(strong) AS strong, bool_or(email IS NOT NULL) AS has_email
+        WITH c AS (SELECT customer_key, bool_or(strong) AS strong, count(DISTINCT email) AS emails
                    FROM _cx_names GROUP BY 1),
-        names AS (SELECT DISTINCT first, last, customer_key FROM _cx_names WHERE length(first) > 1 AND last IS NOT NULL),
-        two AS (SELECT min(customer_key) AS a, max(customer_key) AS b FROM names GROUP BY first, last HAVING count(*) = 2),
-        cand AS (SELECT DISTINCT two.a, two.b FROM two JOIN c ca ON ca.customer_key = two.a JOIN c cb ON cb.customer_key = two.b
-                 -- different emails would be two people; same emails were merged already
-                 WHERE NOT (ca.strong AND cb.strong) AND NOT (ca.has_email AND cb.has_email)),
-        weak AS (SELECT w.customer_key AS w, p AS partner FROM (SELECT a AS w, b AS p FROM cand UNION ALL SELECT b, a FROM cand) x
-                 JOIN c w ON w.customer_key = x.w WHERE NOT w.strong),
-        lone AS (SELECT w, any_value(partner) AS partner FROM weak GROUP BY w HAVING count(DISTINCT partner) = 1)
+        names AS (SELECT DISTINCT n.first, n.last, n.customer_key, c.strong, c.emails
+                  FROM _cx_names n JOIN c USING (customer_key) WHERE length(n.first) > 1 AND n.last IS NOT NULL),
+        per_name AS (SELECT first, last, count(*) FILTER (WHERE strong) AS n_strong,
+                            max(customer_key) FILTER (WHERE strong) AS strong_key,
+                            count(*) FILTER (WHERE NOT strong AND emails > 0) AS weak_with_email,
+                            min(customer_key) FILTER (WHERE NOT strong AND emails > 0) AS weak_email_key,
+                            min(customer_key) FILTER (WHERE NOT strong) AS first_weak
+                     FROM names GROUP BY 1, 2),
+        target AS (
+            -- one strong customer of the name: the weak ones join it (not when both hold an email)
+            SELECT w.customer_key AS w, p.strong_key AS partner
+            FROM names w JOIN per_name p USING (first, last) JOIN c s ON s.customer_key = p.strong_key
+            WHERE NOT w.strong AND p.n_strong = 1 AND NOT (w.emails > 0 AND s.emails > 0)
+            UNION ALL
+            -- no strong customer: the weak ones are one, around the one holding an email if there is one
+            SELECT w.customer_key, coalesce(p.weak_email_key, p.first_weak)
+            FROM names w JOIN per_name p USING (first, last)
+            WHERE NOT w.strong AND p.n_strong = 0 AND p.weak_with_email <= 1 AND w.emails <= 1),
+        lone AS (SELECT w, any_value(partner) AS partner FROM target WHERE w <> partner GROUP BY w
+                 HAVING count(DISTINCT partner) = 1)
         SELECT w, partner FROM lone ORDER BY w""").fetchall()
     ident.execute("DROP TABLE _cx_names")
     if not pairs:
