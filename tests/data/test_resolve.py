@@ -78,3 +78,38 @@ def test_several_name_only_records_join_the_one_customer_of_that_name(tmp_path: 
     assert k["chat:4"] != k["crm:0"]
     assert k["chat:5"] == k["chat:6"] == k["email:7"]
     assert len({k["chat:8"], k["chat:9"], k["chat:10"]}) == 3
+
+
+def test_two_named_customers_with_nothing_comparable_but_the_name_are_one(tmp_path: Path) -> None:
+    """The CRM holds a postcode and date of birth, the call centre a mobile: only the name can be compared, and
+    only they hold it.  A detail both hold that disagrees keeps two customers of one name apart."""
+    rows = [
+        {"source": "crm", "customer_id": "E1", "first_name": "Rhodri", "last_name": "Bevanson", "postcode": "WF3 3CC",
+         "dob": "1980-01-02"},
+        {"source": "calls", "first_name": "Rhodri", "last_name": "Bevanson", "phone": "07700900777"},
+        {"source": "crm", "customer_id": "F1", "first_name": "Cerys", "last_name": "Amblerton", "postcode": "WF3 3CC"},
+        {"source": "complaints", "first_name": "Cerys", "last_name": "Amblerton", "postcode": "LS1 4AP", "email": "c@example.com"},
+        {"source": "crm", "customer_id": "G1", "first_name": "Idris", "last_name": "Fothergillson", "dob": "1961-05-05"},
+        {"source": "calls", "first_name": "Idris", "last_name": "Fothergillson", "dob": "1990-07-07", "phone": "07700900778"},
+    ]
+    k = _resolve(tmp_path, rows)
+    assert k["crm:0"] == k["calls:1"]
+    assert k["crm:2"] != k["complaints:3"], "different postcodes: two people"
+    assert k["crm:4"] != k["calls:5"], "different dates of birth: two people"
+
+
+def test_resolution_on_the_documented_noise_profile() -> None:
+    """Issue 2's linkage target, measured on what a workspace gets (the linker and the rules after it): pairwise
+    F1 >= 0.98 at match probability 0.9 on ~10k records of the seeded population with the documented noise
+    profile (typos, swapped names, nicknames, old addresses, shared household landlines; see
+    :mod:`cxchain.demo.identities`).  Measured: precision 0.999, recall 0.981, F1 0.990 (seed 7)."""
+    from cxchain.demo.identities import make_population, pairwise_scores, resolve_population
+
+    df, _ = make_population()
+    assert len(df) >= 10_000
+    keys = resolve_population(df)
+    assert keys.notna().all(), "every record resolves to a customer"
+    s = pairwise_scores(keys, df.set_index("record_id")["person"])
+    print({k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()})
+    assert s["precision"] >= 0.99
+    assert s["f1"] >= 0.98

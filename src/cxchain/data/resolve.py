@@ -89,7 +89,7 @@ def link_workspace_identities(ident: duckdb.DuckDBPyConnection, data: duckdb.Duc
 
 
 def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
-    """Merge customers known only by a name (and perhaps an email) into the one customer of that name.
+    """Merge customers whose only shared evidence is a full name that no other customer holds.
 
     A chat or an email signed "Jane Doe" with an address seen nowhere else carries only the name: the
     probabilistic model rightly does not match on a name alone, because names collide.  The data set as a
@@ -97,22 +97,50 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
     *strong* (they carry a customer id, phone, postcode, address, UPRN, date of birth or household) or
     *weak* (a name, perhaps an email):
 
-    - exactly one strong customer: every weak one joins it, unless both hold an email (different emails
-      are two people; the same email was merged already);
+    - exactly two strong customers whose details cannot be compared (a call centre's record holds a
+      mobile, the CRM's a postcode and date of birth) are one: nothing but the name can be compared, and
+      only they hold it.  Any detail both hold that disagrees (email, date of birth, postcode, mobile;
+      not a landline, which a household shares, against a mobile) keeps them apart;
+    - then, exactly one strong customer: every weak one joins it, unless both hold an email (different
+      emails are two people; the same email was merged already);
     - no strong customer: the weak ones are one person when they hold at most one email between them
       (three chats signed "Jane Doe", one with an email);
-    - two or more strong customers: the name is shared, nothing merges.
+    - otherwise the name is shared and nothing merges.
 
-    A weak customer whose name maps to different targets stays apart.  Returns the number of records whose
+    A customer whose name maps to different targets stays apart.  Returns the number of records whose
     customer changed.
     """
     strong = " OR ".join(f"n.{c} IS NOT NULL" for c in ("customer_id", "phone", "postcode", "address", "uprn", "dob",
                                                         "household_id"))
-    ident.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cx_names AS
-        SELECT k.customer_key, {nickname_sql("n.first_name")} AS first, n.last_name AS last, n.email, ({strong}) AS strong
-        FROM ids_norm n JOIN {keys} k USING (record_id)""")
-    pairs = ident.execute("""
+
+    def names_table() -> None:
+        ident.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _cx_names AS
+            SELECT k.customer_key, {nickname_sql("n.first_name")} AS first, n.last_name AS last, n.email, n.dob, n.postcode,
+                   CASE WHEN starts_with(n.phone, '07') THEN n.phone END AS mobile, ({strong}) AS strong
+            FROM ids_norm n JOIN {keys} k USING (record_id)""")
+
+    names_table()
+    # two strong customers of a name, nothing comparable between them disagreeing
+    disagree = " OR ".join(f"(coalesce(len(a.{f}), 0) > 0 AND coalesce(len(b.{f}), 0) > 0 AND NOT list_has_any(a.{f}, b.{f}))"
+                           for f in ("emails", "dobs", "postcodes", "mobiles"))
+    moved = _apply_merges(ident, keys, ident.execute(f"""
+        WITH c AS (SELECT customer_key, bool_or(strong) AS strong, list(DISTINCT email) FILTER (WHERE email IS NOT NULL) AS emails,
+                          list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL) AS dobs,
+                          list(DISTINCT postcode) FILTER (WHERE postcode IS NOT NULL) AS postcodes,
+                          list(DISTINCT mobile) FILTER (WHERE mobile IS NOT NULL) AS mobiles
+                   FROM _cx_names GROUP BY 1),
+        names AS (SELECT DISTINCT first, last, customer_key FROM _cx_names WHERE length(first) > 1 AND last IS NOT NULL),
+        two AS (SELECT min(n.customer_key) AS a, max(n.customer_key) AS b FROM names n JOIN c USING (customer_key)
+                GROUP BY n.first, n.last HAVING count(*) FILTER (WHERE c.strong) = 2 AND count(*) FILTER (WHERE NOT c.strong) = 0),
+        ok AS (SELECT two.a, two.b FROM two JOIN c a ON a.customer_key = two.a JOIN c b ON b.customer_key = two.b
+               WHERE a.strong AND b.strong AND NOT ({disagree})),
+        -- a customer paired with different partners (it holds two names) stays apart
+        lone AS (SELECT w, any_value(partner) AS partner FROM (SELECT a AS w, b AS partner FROM ok UNION ALL SELECT b, a FROM ok)
+                 GROUP BY w HAVING count(DISTINCT partner) = 1)
+        SELECT w, partner FROM lone ORDER BY w""").fetchall())
+    names_table()
+    moved += _apply_merges(ident, keys, ident.execute("""
         WITH c AS (SELECT customer_key, bool_or(strong) AS strong, count(DISTINCT email) AS emails
                    FROM _cx_names GROUP BY 1),
         names AS (SELECT DISTINCT n.first, n.last, n.customer_key, c.strong, c.emails
@@ -135,8 +163,14 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
             WHERE NOT w.strong AND p.n_strong = 0 AND p.weak_with_email <= 1 AND w.emails <= 1),
         lone AS (SELECT w, any_value(partner) AS partner FROM target WHERE w <> partner GROUP BY w
                  HAVING count(DISTINCT partner) = 1)
-        SELECT w, partner FROM lone ORDER BY w""").fetchall()
+        SELECT w, partner FROM lone ORDER BY w""").fetchall())
     ident.execute("DROP TABLE _cx_names")
+    return moved
+
+
+def _apply_merges(ident: duckdb.DuckDBPyConnection, keys: str, pairs: list[tuple[str, str]]) -> int:
+    """Give each customer of ``pairs`` (customer, partner) the smallest key of its connected group; returns
+    the number of records whose customer changed."""
     if not pairs:
         return 0
     parent: dict[str, str] = {}
