@@ -30,3 +30,24 @@ def test_polish_and_others_flagged() -> None:
 
 def test_no_letters() -> None:
     assert detect_languages(["", "1234", "???"]) == ["und", "und", "und"]
+
+
+def test_fast_pattern_counts_equal_the_plain_regular_expressions() -> None:
+    """The scorer counts characteristic letters with str.count and skips ASCII texts where only non-ASCII letters
+    could match; the scores must equal counting every pattern with re.findall on every text."""
+    import re
+
+    import numpy as np
+
+    from cxchain.insight import language as lang
+
+    texts = ["ddd lly wyn chwarae ffordd", "Rzeka szcz cz rzsz", "£50 bill paid", "Mae’r tŷ ŵyr", "ÇA ç ção não",
+             "şţ ăâî ș", "Grüße aus Köln", "ığş ėįų őű ñ ¿qué?", "", "  ", "1234", "Привет мир", "ff ch ffff chch"]
+    langs, got = lang.language_scores(texts)
+    norm = [t.replace("’", "'") for t in texts]
+    want = np.asarray(lang._VEC.transform(norm) @ lang._W, dtype=np.float32)
+    for code, pats in lang._CHARS.items():
+        j = langs.index(code)
+        for pat, wt in pats:
+            want[:, j] += np.array([wt * len(re.findall(pat, t.lower())) for t in norm], dtype=np.float32)
+    assert np.array_equal(got, want)

@@ -121,17 +121,56 @@ _VEC, _W = _build()
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
+def _no_overlap(parts: list[str]) -> bool:
+    """No occurrence of one part can overlap another's, so counting each apart equals ``findall`` of the alternation."""
+    return not any(a[-k:] == b[:k] for a in parts for b in parts for k in range(1, min(len(a), len(b))))
+
+
+def _plan() -> list[tuple[int, float, str, object]]:
+    """How to count each characteristic pattern cheaply, with ``findall``'s count.
+
+    ``literal``: plain lower-case strings, counted with ``str.count``; ``non_ascii``: a pattern only non-ASCII
+    characters can match, so ASCII texts (most English ones) are skipped; ``regex``: the rest.
+    """
+    out: list[tuple[int, float, str, object]] = []
+    for lang, pats in _CHARS.items():
+        j = _LANGS.index(lang)
+        for pat, wt in pats:
+            parts = pat.split("|")
+            if all(re.fullmatch(r"[a-z]+", x) for x in parts) and _no_overlap(parts):
+                out.append((j, wt, "literal", parts))
+            elif all(not ch.isascii() for ch in pat.replace("[", "").replace("]", "")):
+                out.append((j, wt, "non_ascii", re.compile(pat)))
+            else:
+                out.append((j, wt, "regex", re.compile(pat)))
+    return out
+
+
+_PLAN = _plan()
+_ANY_NON_ASCII = re.compile("|".join(pat.pattern for _, _, how, pat in _PLAN if how == "non_ascii"))  # type: ignore[attr-defined]
+# any character of a non-Latin script: a text without one is not in any of _SCRIPTS
+_ANY_SCRIPT = re.compile("|".join(cls for _, cls in _SCRIPTS))
+
+
 def language_scores(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """Per-text scores (shape ``(n, languages)``) and the language codes of the columns."""
     norm = [t.replace("’", "'") if isinstance(t, str) else "" for t in texts]
     X = _VEC.transform(norm)
     S = np.asarray(X @ _W, dtype=np.float32)
-    for lang, pats in _CHARS.items():
-        j = _LANGS.index(lang)
-        for pat, wt in pats:
-            rx = re.compile(pat)
-            S[:, j] += np.fromiter((wt * len(rx.findall(t.lower())) for t in norm), dtype=np.float32,
-                                   count=len(norm))
+    low = [t.lower() for t in norm]
+    # texts holding any character a non-ASCII pattern looks for (not just a "£")
+    wide = [i for i, t in enumerate(low) if not t.isascii() and _ANY_NON_ASCII.search(t) is not None]
+    for j, wt, how, pat in _PLAN:
+        if how == "literal":
+            parts: list[str] = pat  # type: ignore[assignment]
+            S[:, j] += np.fromiter((wt * sum(t.count(x) for x in parts) for t in low), dtype=np.float32, count=len(low))
+        elif how == "non_ascii":
+            rx: re.Pattern[str] = pat  # type: ignore[assignment]
+            for i in wide:
+                S[i, j] += wt * len(rx.findall(low[i]))
+        else:
+            rx = pat  # type: ignore[assignment]
+            S[:, j] += np.fromiter((wt * len(rx.findall(t)) for t in low), dtype=np.float32, count=len(low))
     return _LANGS, S
 
 
@@ -159,21 +198,22 @@ def _detect_distinct(texts: Sequence[str], min_score: float) -> list[str]:
     script_rx = [(lang, re.compile(cls)) for lang, cls in _SCRIPTS]
     for i, t in enumerate(texts):
         t = t if isinstance(t, str) else ""
-        letters = _LETTER.findall(t)
-        if not letters:
+        if _LETTER.search(t) is None:
             out.append(UNKNOWN)
             continue
         script = None
-        for lang, rx in script_rx:
-            n = len(rx.findall(t))
-            if lang == "ur" and n:
-                if len(script_rx[1][1].findall(t)) >= 0.5 * len(letters):
-                    script = "ur"
+        if not t.isascii() and _ANY_SCRIPT.search(t) is not None:  # most texts are Latin: one scan, not one per script
+            letters = len(_LETTER.findall(t))
+            for lang, rx in script_rx:
+                n = len(rx.findall(t))
+                if lang == "ur" and n:
+                    if len(script_rx[1][1].findall(t)) >= 0.5 * letters:
+                        script = "ur"
+                        break
+                    continue
+                if n >= 0.5 * letters:
+                    script = lang
                     break
-                continue
-            if n >= 0.5 * len(letters):
-                script = lang
-                break
         if script:
             out.append(script)
             continue
