@@ -125,21 +125,24 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
     disagree = " OR ".join(f"(coalesce(len(a.{f}), 0) > 0 AND coalesce(len(b.{f}), 0) > 0 AND NOT list_has_any(a.{f}, b.{f}))"
                            for f in ("emails", "dobs", "postcodes", "mobiles"))
     moved = _apply_merges(ident, keys, ident.execute(f"""
-        WITH c AS (SELECT customer_key, bool_or(strong) AS strong, list(DISTINCT email) FILTER (WHERE email IS NOT NULL) AS emails,
-                          list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL) AS dobs,
-                          list(DISTINCT postcode) FILTER (WHERE postcode IS NOT NULL) AS postcodes,
-                          list(DISTINCT mobile) FILTER (WHERE mobile IS NOT NULL) AS mobiles
-                   FROM _cx_names GROUP BY 1),
+        WITH s AS (SELECT customer_key, bool_or(strong) AS strong FROM _cx_names GROUP BY 1),
         names AS (SELECT DISTINCT first, last, customer_key FROM _cx_names WHERE length(first) > 1 AND last IS NOT NULL),
-        two AS (SELECT min(n.customer_key) AS a, max(n.customer_key) AS b FROM names n JOIN c USING (customer_key)
-                GROUP BY n.first, n.last HAVING count(*) FILTER (WHERE c.strong) = 2 AND count(*) FILTER (WHERE NOT c.strong) = 0),
+        two AS (SELECT min(n.customer_key) AS a, max(n.customer_key) AS b FROM names n JOIN s USING (customer_key)
+                GROUP BY n.first, n.last HAVING count(*) FILTER (WHERE s.strong) = 2 AND count(*) FILTER (WHERE NOT s.strong) = 0),
+        -- the details of the few customers in such pairs only
+        c AS (SELECT customer_key, list(DISTINCT email) FILTER (WHERE email IS NOT NULL) AS emails,
+                     list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL) AS dobs,
+                     list(DISTINCT postcode) FILTER (WHERE postcode IS NOT NULL) AS postcodes,
+                     list(DISTINCT mobile) FILTER (WHERE mobile IS NOT NULL) AS mobiles
+              FROM _cx_names WHERE customer_key IN (SELECT a FROM two UNION ALL SELECT b FROM two) GROUP BY 1),
         ok AS (SELECT two.a, two.b FROM two JOIN c a ON a.customer_key = two.a JOIN c b ON b.customer_key = two.b
-               WHERE a.strong AND b.strong AND NOT ({disagree})),
+               WHERE NOT ({disagree})),
         -- a customer paired with different partners (it holds two names) stays apart
         lone AS (SELECT w, any_value(partner) AS partner FROM (SELECT a AS w, b AS partner FROM ok UNION ALL SELECT b, a FROM ok)
                  GROUP BY w HAVING count(DISTINCT partner) = 1)
         SELECT w, partner FROM lone ORDER BY w""").fetchall())
-    names_table()
+    if moved:
+        names_table()
     moved += _apply_merges(ident, keys, ident.execute("""
         WITH c AS (SELECT customer_key, bool_or(strong) AS strong, count(DISTINCT email) AS emails
                    FROM _cx_names GROUP BY 1),
