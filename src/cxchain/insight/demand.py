@@ -70,7 +70,8 @@ CUES: dict[str, str] = {
 AGENT_CUES: dict[str, str] = {
     "complaint": r"(\bcomp(laint)?\.? ?(adv|advice|logged|raised|rec|received)\b|\bstage ?[12]\b)",
     "chasing_progress": r"(\bchas(e|ed|ing)\b|\bcb ?req|call ?back req|\b[2-9](nd|rd|th) call\b|\bescalat|\bre-?rais(e|ed)\b)",
-    "not_done_right": r"(\bre-?(logged|opened|called)\b|\bapologi[sz](ed|e)\b|\brecall(ed)?\b)",
+    "not_done_right": r"(\bre-?(logged|opened|called)\b|\bapologi[sz](ed|e)\b|\brecall(ed)?\b|\bno.?show\b|\bd\.?n\.?a\b"
+                      r"|\b(not|nothing|never|wasn.t|isn.t|hasn.t been) (done|completed?|fixed|sorted|resolved)\b)",
     "did_not_understand": r"(\bexpl(ained)?\.? ?(letter|bill|statement|notice|charges?)\b)",
 }
 
