@@ -7,7 +7,7 @@ import re
 import pytest
 
 from cxchain import Workspace
-from cxchain.demo.evaluate import demand_accuracy
+from cxchain.demo.evaluate import demand_accuracy, demand_by_evidence
 from cxchain.demo.workspace import prepare_demo
 from cxchain.insight.demand import AGENT_CUES, AGENT_VALUE_CUES
 
@@ -79,3 +79,13 @@ def test_calls_and_their_ivr_sessions_are_mostly_classified_and_right(ws):
     assert acc["acd_calls"]["unknown"] < 0.06 and acc["acd_calls"]["accuracy"] > 0.78, acc["acd_calls"]
     assert acc["ivr"]["unknown"] < 0.08, acc["ivr"]
     assert acc["all"]["accuracy"] > 0.78, acc["all"]
+
+
+def test_each_kind_of_evidence_is_counted_with_its_accuracy(ws):
+    truth = ws.path / "truth/contacts.parquet"
+    by = demand_by_evidence(ws, truth)
+    assert set(by) <= {"text_cue", "repeat", "text_model", "reason", "agent_note", "none"} and "agent_note" in by
+    assert sum(v["n"] for v in by.values()) == demand_accuracy(ws, truth)["all"]["n"]
+    assert by["none"]["accuracy"] is None
+    # a recorded outcome is the most reliable evidence of value demand (measured: 99 % at 20,000 contacts)
+    assert by["agent_note"]["accuracy"] > 0.95, by

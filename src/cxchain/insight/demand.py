@@ -14,7 +14,10 @@ Four sources of evidence, strongest first (Vanguard's typology, domain brief sec
 3. **The customer's own sentences**, read by a model distilled from failure and value prototypes
    (:mod:`.demand_text`): where a contact has the customer's words, this decides between value and
    failure when 1 and 2 are silent (measured on the sample organisation's chats and emails: 76.3%
-   accuracy, against 65.6% when the reason's typology decides).
+   accuracy, against 65.6% when the reason's typology decides; with the broader prototypes of
+   ``FAILURE_MODEL_VERSION`` 2, 86.1 % and 87.1 % of the chats and emails it decides on the 20,000-contact
+   council and housing demos, seed 0, against 78.1 % and 78.4 % before, and the share it calls failure
+   is near the true share: 21.5 % against 23.3 % in the council).
 4. **The reason's typology** in the workspace taxonomy: a reason is value demand, failure demand
    (with its failure type) or either; a reason typed failure decides here.
 5. **The agent's recorded outcome**: a wrap note (the agent's note on a contact with no customer
