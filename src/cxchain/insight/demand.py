@@ -1,6 +1,6 @@
 """Failure demand: is each contact value demand, failure demand, or unknown, and which kind of failure.
 
-Four sources of evidence, strongest first (Vanguard's typology, domain brief section 2):
+Six kinds of evidence, strongest first (Vanguard's typology, domain brief section 2):
 
 1. **Text cues** in the customer's own words: chasing ("still waiting", "no one got back to
    me"), not done right ("still not fixed", "came back"), did not understand ("what does this
@@ -33,9 +33,11 @@ note) is ``unknown``: counted and reported, never guessed.  An IVR session that 
 (self-served or hung up) is no evidence either way: checking progress in the IVR is failure demand
 as much as paying a bill there is value demand, so only its menu option's reason speaks for it.
 
-The ``evidence`` column says which source decided: ``text_cue`` (1, customer words or agent failure
-shorthand), ``repeat`` (2), ``text_model`` (3), ``reason`` (4 and 6), ``agent_note`` (5), ``none``.  Avoidable contact = failure demand; value demand that customers
-could have self-served is reported apart (``self_serviceable``).
+The ``evidence`` column says which decided: ``text_cue`` (1, customer words or agent failure
+shorthand), ``repeat`` (2), ``text_model`` (3), ``reason`` (4 and 6), ``agent_note`` (5), ``none``
+(``cxchain.demo.evaluate.demand_by_evidence`` measures each against the sample organisation's truth).
+Avoidable contact = failure demand; value demand that customers could have self-served is reported
+apart (``self_serviceable``).
 """
 
 from __future__ import annotations
