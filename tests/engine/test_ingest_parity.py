@@ -95,3 +95,21 @@ def test_new_updated_duplicate_and_quarantined_rows_are_sorted_the_same_on_spark
     assert versions is not None and versions[0] >= 3 and versions[1] >= 5
     (quarantined,) = b.execute("SELECT count(*) FROM quarantine").fetchone()  # type: ignore[misc]
     assert quarantined == first.rows_quarantined + second.rows_quarantined
+
+
+def test_an_update_is_the_table_rewritten_on_spark(spark_engine: Any) -> None:
+    """UPDATE (from a table joined on a key, or with a condition alone) on Spark: the rows DuckDB updates."""
+    duck = duckdb.connect()
+    duck.execute("CREATE TABLE t AS SELECT i AS k, 'new' AS status, CAST(1 AS INTEGER) AS version, i % 3 = 0 AS flag "
+                 "FROM range(20) r(i)")
+    duck.execute("CREATE TABLE v AS SELECT i AS k, 'updated' AS status, CAST(i + 1 AS INTEGER) AS version "
+                 "FROM range(0, 20, 4) r(i)")
+    spark_engine.import_duckdb(duck, ["t", "v"])
+    spark = spark_engine.connection()
+    for sql in ("UPDATE t SET status = v.status, version = v.version FROM v WHERE t.k = v.k",
+                "UPDATE t SET version = NULL, flag = NULL WHERE status = 'new' AND k > 15"):
+        duck.execute(sql)
+        spark.execute(sql)
+    assert duck.execute("SELECT count(*) FROM t WHERE status = 'updated'").fetchone() == (5,)
+    assert duck.execute("SELECT count(*) FROM t WHERE version IS NULL").fetchone() == (3,)
+    assert diff_tables(duck, spark, "t") == []

@@ -351,30 +351,23 @@ def versions_sql(mp: Mapping, stage: str, *, stored: str | None = None) -> str:
                st <> 'duplicate' AND n < versions AS _superseded FROM ver"""
 
 
-def classify_sql(stage: str, versions: str, columns: Sequence[str]) -> str:
-    """The SELECT of every staged row of ``stage`` (its ``columns``) with the classification of table
-    ``versions`` (:func:`versions_sql`) where it has one, else the row's own (:func:`_stage_sql`)."""
-    keep = ", ".join(f"s.{q(c)}" for c in columns if c not in STATUS_COLUMNS)
-    status = ", ".join(f"CASE WHEN v._row IS NULL THEN s.{c} ELSE v.{c} END AS {c}" for c in STATUS_COLUMNS)
-    return f"SELECT {keep}, {status} FROM {stage} s LEFT JOIN {versions} v ON v._row = s._row"
-
-
 def classify(con: Any, stage: str, mp: Mapping, *, stored: str | None = None) -> None:
     """Sort the staged rows of table ``stage`` on ``con`` (the store, or another engine's connection) into
     new, updated, duplicate and quarantined, and number their versions.
 
     Most rows carry a key seen once in the file and never stored: such a row is a new record's first
-    version, as staged.  Only the rows whose key repeats in the file or is stored already are classified
-    by the windows (:func:`versions_sql`, usually a handful of rows on a first ingest), and the staged table
-    is rewritten (:func:`classify_sql`) only when there are any: the common case writes no row twice.
+    version, as staged (:func:`_stage_sql`).  Only the rows whose key repeats in the file or is stored
+    already are classified by the windows (:func:`versions_sql`, a handful of rows on a first ingest) and
+    updated.  The same two statements run on Spark, where the engine writes the update as the table's new
+    version (:meth:`cxchain.engine.spark.SparkEngine.run_statement`); it is skipped when no row changes.
     """
     ver = f"{stage}_versions"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ver} AS {versions_sql(mp, stage, stored=stored)}")
     try:
         found = con.execute(f"SELECT count(*) FROM {ver}").fetchone()
         if found and found[0]:
-            columns = [str(d[0]) for d in con.execute(f"SELECT * FROM {stage} LIMIT 0").description or []]
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {classify_sql(stage, ver, columns)}")
+            sets = ", ".join(f"{c} = v.{c}" for c in STATUS_COLUMNS)
+            con.execute(f"UPDATE {stage} SET {sets} FROM {ver} v WHERE {stage}._row = v._row")
     finally:
         con.execute(f"DROP TABLE IF EXISTS {ver}")
 
