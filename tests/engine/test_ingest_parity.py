@@ -107,9 +107,11 @@ def test_an_update_is_the_table_rewritten_on_spark(spark_engine: Any) -> None:
     spark_engine.import_duckdb(duck, ["t", "v"])
     spark = spark_engine.connection()
     for sql in ("UPDATE t SET status = v.status, version = v.version FROM v WHERE t.k = v.k",
-                "UPDATE t SET version = NULL, flag = NULL WHERE status = 'new' AND k > 15"):
+                "UPDATE t SET version = NULL, flag = NULL WHERE status = 'new' AND k > 15",
+                "UPDATE t SET flag = w.k > 2 FROM (SELECT k FROM v WHERE k < 10) w WHERE t.k = w.k"):
         duck.execute(sql)
         spark.execute(sql)
     assert duck.execute("SELECT count(*) FROM t WHERE status = 'updated'").fetchone() == (5,)
     assert duck.execute("SELECT count(*) FROM t WHERE version IS NULL").fetchone() == (3,)
+    assert duck.execute("SELECT k FROM t WHERE flag ORDER BY k").fetchall() == [(3,), (4,), (6,), (8,), (9,), (12,), (15,)]
     assert diff_tables(duck, spark, "t") == []

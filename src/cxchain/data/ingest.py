@@ -358,18 +358,11 @@ def classify(con: Any, stage: str, mp: Mapping, *, stored: str | None = None) ->
     Most rows carry a key seen once in the file and never stored: such a row is a new record's first
     version, as staged (:func:`_stage_sql`).  Only the rows whose key repeats in the file or is stored
     already are classified by the windows (:func:`versions_sql`, a handful of rows on a first ingest) and
-    updated.  The same two statements run on Spark, where the engine writes the update as the table's new
-    version (:meth:`cxchain.engine.spark.SparkEngine.run_statement`); it is skipped when no row changes.
+    updated: DuckDB rewrites only those rows.  The same statement runs on Spark, where the engine writes
+    the update as the table's new version (:meth:`cxchain.engine.spark.SparkEngine.run_statement`).
     """
-    ver = f"{stage}_versions"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {ver} AS {versions_sql(mp, stage, stored=stored)}")
-    try:
-        found = con.execute(f"SELECT count(*) FROM {ver}").fetchone()
-        if found and found[0]:
-            sets = ", ".join(f"{c} = v.{c}" for c in STATUS_COLUMNS)
-            con.execute(f"UPDATE {stage} SET {sets} FROM {ver} v WHERE {stage}._row = v._row")
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {ver}")
+    sets = ", ".join(f"{c} = v.{c}" for c in STATUS_COLUMNS)
+    con.execute(f"UPDATE {stage} SET {sets} FROM ({versions_sql(mp, stage, stored=stored)}) v WHERE {stage}._row = v._row")
 
 
 def _write_quarantine(tx: Transaction, stage: str, raw: RawTable, rep: FileReport, fname: str, batch_id: str) -> None:

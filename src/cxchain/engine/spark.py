@@ -14,7 +14,7 @@ and registered in the session under its own name, so later statements read it li
 
 Statements that add or delete rows in place (INSERT, DELETE, MERGE) are refused: on Spark a transform is a
 ``CREATE OR REPLACE TABLE ... AS SELECT``, which is also how the chain's own transforms are written.  An
-``UPDATE`` (of a table, optionally from one other table joined on a key) becomes such a statement: the
+``UPDATE`` (of a table, optionally from one other table or subquery joined on a key) becomes such a statement: the
 table's new version, every row kept, the assigned columns replaced where the condition holds.
 """
 
@@ -300,7 +300,7 @@ class SparkEngine:
 
     def _update(self, tree: exp.Update) -> None:
         """``UPDATE t SET c = e, ... [FROM u] [WHERE cond]`` as a new version of ``t``: every row of ``t``, with
-        ``e`` for ``c`` where ``cond`` holds (for the row of ``u`` it matches).
+        ``e`` for ``c`` where ``cond`` holds (for the row of ``u`` it matches; ``u`` a table or a subquery).
 
         Each row of ``t`` must match at most one row of ``u``, as DuckDB requires for a determined result (the
         chain's updates join on a key).  Parquet files are not changed in place: the whole table is rewritten,
@@ -324,10 +324,14 @@ class SparkEngine:
         query = exp.select().from_(relation)
         if source is not None:
             src = source.this
-            if not isinstance(src, exp.Table) or not src.alias_or_name:
-                raise CxchainError("UPDATE ... FROM on the Spark engine takes one table")
+            if isinstance(src, exp.Table) and not src.args.get("joins"):
+                rows: exp.Expr = exp.to_table(src.name)
+            elif isinstance(src, exp.Subquery) and src.alias:
+                rows = src.this.subquery("__cx_from")
+            else:
+                raise CxchainError("UPDATE ... FROM on the Spark engine takes one table or one aliased subquery")
             # LEFT JOIN on the condition, with a marker column, so that the rows it does not match are kept
-            marked = exp.select("*", exp.alias_(exp.true(), "__cx_matched")).from_(exp.to_table(src.name))
+            marked = exp.select("*", exp.alias_(exp.true(), "__cx_matched")).from_(rows)
             query = query.join(marked.subquery(src.alias_or_name), on=cond, join_type="left")
             cond = exp.column("__cx_matched", table=src.alias_or_name).is_(exp.true())
         columns = self.spark.table(name).columns
