@@ -181,29 +181,48 @@ def _stage_sql(mp: Mapping, raw: RawTable, settings: Settings, secret: str, wher
            f"__cx_l2 AS (SELECT *{second} FROM __cx_l1) "
            f"SELECT _row, _loc, __cx_key AS _key, __cx_hash AS _hash, {reason} AS _reason, {column} AS _column, "
            f"CASE WHEN {failed} THEN {raw_json} END AS _raw{fields}"
-           f"{''.join(', ' + e for e in extra)} FROM __cx_l2")
+           f"{''.join(', ' + e for e in extra)}, "
+           # each row's classification as far as the row alone tells (classify() corrects the rows whose key
+           # repeats in the file or is stored): quarantined when a check fails, else a new record's first version
+           f"CASE WHEN {failed} THEN 'quarantined' ELSE 'new' END AS _status, "
+           f"CAST(CASE WHEN NOT ({failed}) THEN 1 END AS INTEGER) AS _version, "
+           f"CASE WHEN NOT ({failed}) THEN false END AS _superseded FROM __cx_l2")
     return sql, names
 
 
-def stage_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, sql: str, stage: str, engine: Engine | None = None) -> None:
+def stage_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, sql: str, stage: str, engine: Engine | None = None, *,
+              classify_for: Mapping | None = None) -> None:
     """Create table ``stage`` in ``con`` from the mapping's SQL (:func:`_stage_sql`) over ``raw``.
 
     On the store itself (a temporary table) unless ``engine`` is another engine: then the raw rows go to it,
     the same SQL runs there (transpiled on Spark) and the staged rows come back (a table the caller drops).
+    With ``classify_for`` (the mapping), the staged rows are also sorted into new, updated, duplicate and
+    quarantined against the versions of its source stored in ``con`` (:func:`classify`), on the same engine;
+    another engine receives a copy of the stored versions' keys and content hashes for that.
     """
     from ..engine import DuckDBEngine
 
     if engine is None or (isinstance(engine, DuckDBEngine) and engine.con is con):
         con.execute(f"CREATE TEMP TABLE {stage} AS {sql}")
+        if classify_for is not None:
+            classify(con, stage, classify_for)
         return
+    stored = f"{stage}_stored"
     engine.import_duckdb(con, [raw.table])
     ecn = engine.connection()
     try:
         ecn.execute(f"CREATE OR REPLACE TABLE {stage} AS {sql}")
+        if classify_for is not None:
+            con.execute(f"CREATE TEMP TABLE {stored} AS SELECT source, source_key, version, content_hash "
+                        f"FROM {q(classify_for.entity)} WHERE source = ?", [classify_for.source])
+            engine.import_duckdb(con, [stored])
+            classify(ecn, stage, classify_for, stored=stored)
         engine.export_duckdb(con, [stage])
     finally:
         ecn.execute(f'DROP TABLE IF EXISTS "{raw.table}"')
         ecn.execute(f"DROP TABLE IF EXISTS {stage}")
+        ecn.execute(f"DROP TABLE IF EXISTS {stored}")
+        con.execute(f"DROP TABLE IF EXISTS {stored}")
 
 
 def _blank_sql(col: str) -> str:
@@ -238,8 +257,9 @@ def ingest_raw(tx: Transaction, settings: Settings, raw: RawTable, mp: Mapping, 
                replay_ids: dict[int, str] | None = None, engine: Engine | None = None) -> FileReport:
     """Map, classify and store a raw table (from a file, or from quarantined rows being replayed).
 
-    The mapping's SQL runs on ``engine`` when one is given (the Spark engine: the same SQL, transpiled), else
-    on the store; the staged rows are classified and stored on the store either way.
+    The mapping's SQL and the classification of its rows (:func:`classify`) run on ``engine`` when one is
+    given (the Spark engine: the same SQL, transpiled), else on the store; the classified rows are stored on
+    the store either way.
     """
     con = tx.data
     batch_id = f"b{tx.generation:06d}-{uuid.uuid4().hex[:8]}"
@@ -249,13 +269,12 @@ def ingest_raw(tx: Transaction, settings: Settings, raw: RawTable, mp: Mapping, 
         sql, names = _stage_sql(mp, raw, settings, secret, label)
         stage = f"stage_{uuid.uuid4().hex[:8]}"
         try:
-            stage_raw(con, raw, sql, stage, engine)
+            stage_raw(con, raw, sql, stage, engine, classify_for=mp)
         except Exception as e:  # noqa: BLE001 - DuckDB's or the engine's error, said in the user's terms
             if not isinstance(e, (duckdb.Error, CxchainError)) and engine is None:
                 raise
             raise CxchainError(f"{label}: the mapping could not be applied ({str(e).strip().splitlines()[0]}). "
                                f"Check the mapping {mp.path or mp.source}.") from None
-        _classify(con, stage, mp)
         counts = dict(con.execute(f"SELECT _status, count(*) FROM {stage} GROUP BY 1").fetchall())
         rep.rows_read = raw.rows_read
         rep.rows_duplicate = int(counts.get("duplicate", 0))
@@ -291,43 +310,59 @@ def _resolve_replayed(tx: Transaction, stage: str, replay_ids: dict[int, str], b
         tx.data.executemany('UPDATE quarantine SET reason = ?, "column" = ? WHERE quarantine_id = ?', still)
 
 
-def _classify(con: duckdb.DuckDBPyConnection, stage: str, mp: Mapping) -> None:
-    """Set _status (new/updated/duplicate/quarantined), _version and _superseded for every staged row.
+#: The columns of a staged row that :func:`classify` sets.
+STATUS_COLUMNS = ("_status", "_version", "_superseded")
+
+
+def versions_sql(mp: Mapping, stage: str, *, stored: str | None = None) -> str:
+    """The SELECT of the staged rows of ``stage`` whose key repeats in the file or is stored already, each with
+    its _status, _version and _superseded (one definition, run on the store and, transpiled, on Spark).
+
+    _status is new, updated or duplicate; _version numbers a key's versions on from the highest stored
+    (none for a duplicate); _superseded marks a version loaded from this file that a later row of the same
+    file replaces at once.  ``stored`` names the stored versions (columns source, source_key, version,
+    content_hash): the entity table itself on the store, on another engine a copy of those columns.
 
     A row is a duplicate when its key already carries the same content, in any version seen
     before or in the row before it in the same file: so a re-export overlapping earlier ones
     adds nothing, and re-ingesting a file changes nothing.  (A record that changes back to an
     earlier content is therefore not recorded as a new version.)
-
-    Most rows carry a key seen once in the file and never stored: such a row is a new record's
-    first version, the columns' defaults.  Only the rows whose key repeats in the file or is
-    stored already are classified by the windows and updated, so a first ingest sorts and
-    rewrites a handful of rows instead of every row.
     """
-    ent = q(mp.entity)
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _status VARCHAR DEFAULT 'new'")
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _version INTEGER DEFAULT 1")
-    # a version loaded from this file that a later row of the same file replaces at once
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _superseded BOOLEAN DEFAULT false")
-    con.execute(f"UPDATE {stage} SET _status = 'quarantined', _version = NULL, _superseded = NULL WHERE _reason IS NOT NULL")
-    con.execute(f"""
-        WITH cur AS (SELECT source_key, max(version) AS version FROM {ent} WHERE source = {lit(mp.source)} GROUP BY 1),
+    src = lit(mp.source)
+    versions = stored or q(mp.entity)
+    # row_number and count are separate windows: Spark allows row_number no other frame than the running one
+    return f"""
+        WITH cur AS (SELECT source_key, max(version) AS version FROM {versions} WHERE source = {src} GROUP BY 1),
         repeated AS (SELECT _key FROM {stage} WHERE _reason IS NULL GROUP BY _key HAVING count(*) > 1),
         ok AS (SELECT _row, _key, _hash, lag(_hash) OVER (PARTITION BY _key ORDER BY _row) AS prev FROM {stage}
                WHERE _reason IS NULL AND (_key IN (SELECT _key FROM repeated) OR _key IN (SELECT source_key FROM cur))),
-        known AS (SELECT DISTINCT source_key, content_hash FROM {ent}
-                  WHERE source = {lit(mp.source)} AND source_key IN (SELECT _key FROM ok)),
+        known AS (SELECT DISTINCT source_key, content_hash FROM {versions}
+                  WHERE source = {src} AND source_key IN (SELECT _key FROM ok)),
         cls AS (SELECT ok._row, ok._key,
                        CASE WHEN ok._hash = ok.prev OR k.content_hash IS NOT NULL THEN 'duplicate'
                             WHEN ok.prev IS NOT NULL OR cur.version IS NOT NULL THEN 'updated' ELSE 'new' END AS st,
                        coalesce(cur.version, 0) AS base
                 FROM ok LEFT JOIN cur ON cur.source_key = ok._key
                 LEFT JOIN known k ON k.source_key = ok._key AND k.content_hash = ok._hash),
-        ver AS (SELECT _row, st, row_number() OVER w AS n, count(*) OVER w AS versions, base FROM cls
-                WINDOW w AS (PARTITION BY _key, st <> 'duplicate' ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
-        UPDATE {stage} SET _status = ver.st, _version = CASE WHEN ver.st <> 'duplicate' THEN ver.base + ver.n END,
-                           _superseded = ver.st <> 'duplicate' AND ver.n < ver.versions
-        FROM ver WHERE {stage}._row = ver._row""")
+        ver AS (SELECT _row, st, base,
+                       row_number() OVER (PARTITION BY _key, st <> 'duplicate' ORDER BY _row) AS n,
+                       count(*) OVER (PARTITION BY _key, st <> 'duplicate') AS versions FROM cls)
+        SELECT _row, st AS _status, CAST(CASE WHEN st <> 'duplicate' THEN base + n END AS INTEGER) AS _version,
+               st <> 'duplicate' AND n < versions AS _superseded FROM ver"""
+
+
+def classify(con: Any, stage: str, mp: Mapping, *, stored: str | None = None) -> None:
+    """Sort the staged rows of table ``stage`` on ``con`` (the store, or another engine's connection) into
+    new, updated, duplicate and quarantined, and number their versions.
+
+    Most rows carry a key seen once in the file and never stored: such a row is a new record's first
+    version, as staged (:func:`_stage_sql`).  Only the rows whose key repeats in the file or is stored
+    already are classified by the windows (:func:`versions_sql`, a handful of rows on a first ingest) and
+    updated: DuckDB rewrites only those rows.  The same statement runs on Spark, where the engine writes
+    the update as the table's new version (:meth:`cxchain.engine.spark.SparkEngine.run_statement`).
+    """
+    sets = ", ".join(f"{c} = v.{c}" for c in STATUS_COLUMNS)
+    con.execute(f"UPDATE {stage} SET {sets} FROM ({versions_sql(mp, stage, stored=stored)}) v WHERE {stage}._row = v._row")
 
 
 def _write_quarantine(tx: Transaction, stage: str, raw: RawTable, rep: FileReport, fname: str, batch_id: str) -> None:
@@ -380,7 +415,7 @@ def _write_loaded(tx: Transaction, stage: str, mp: Mapping, names: list[str], ba
     sys_cols = [n for n, _, _ in SYSTEM_COLUMNS]
     sel = [f"{lit(mp.source)} || ':' || _key", lit(mp.source), "_key", "_version", "_hash", lit(batch_id), "_loc",
            lit(tx.started_at.isoformat()) + "::TIMESTAMP", "NULL::TIMESTAMP"]
-    # Within one file a key can carry several versions: all but its last are superseded at once (_classify).
+    # Within one file a key can carry several versions: all but its last are superseded at once (classify).
     loaded = f"(SELECT * FROM {stage} WHERE _status IN ('new', 'updated'))"
     sel[-1] = f"CASE WHEN _superseded THEN {lit(tx.started_at.isoformat())}::TIMESTAMP END"
     con.execute(f"""UPDATE {ent} SET valid_to = {lit(tx.started_at.isoformat())}::TIMESTAMP

@@ -12,8 +12,10 @@ and registered in the session under its own name, so later statements read it li
     >>> eng.import_duckdb(duck_con, ["contact", "record_customer"])                  # doctest: +SKIP
     >>> build_facts(eng.connection())                                                # doctest: +SKIP
 
-Statements that change rows in place (INSERT, UPDATE, DELETE) are refused: on Spark a transform is a
-``CREATE OR REPLACE TABLE ... AS SELECT``, which is also how the chain's own transforms are written.
+Statements that add or delete rows in place (INSERT, DELETE, MERGE) are refused: on Spark a transform is a
+``CREATE OR REPLACE TABLE ... AS SELECT``, which is also how the chain's own transforms are written.  An
+``UPDATE`` (of a table, optionally from one other table or subquery joined on a key) becomes such a statement: the
+table's new version, every row kept, the assigned columns replaced where the condition holds.
 """
 
 from __future__ import annotations
@@ -296,6 +298,51 @@ class SparkEngine:
             query = exp.select(*cols).limit(0)
         self.write_table(name, self.dataframe(query))
 
+    def _update(self, tree: exp.Update) -> None:
+        """``UPDATE t SET c = e, ... [FROM u] [WHERE cond]`` as a new version of ``t``: every row of ``t``, with
+        ``e`` for ``c`` where ``cond`` holds (for the row of ``u`` it matches; ``u`` a table or a subquery).
+
+        Each row of ``t`` must match at most one row of ``u``, as DuckDB requires for a determined result (the
+        chain's updates join on a key).  Parquet files are not changed in place: the whole table is rewritten,
+        so an update is worth it when the table is small or most of its rows change.
+        """
+        target = tree.this
+        if not isinstance(target, exp.Table) or tree.args.get("returning") or tree.args.get("with_"):
+            raise CxchainError("UPDATE on the Spark engine takes one table, SET, an optional FROM and WHERE")
+        name, ref = target.name, target.alias_or_name
+        if name not in self._tables:
+            raise CxchainError(f"table {name} does not exist")
+        sets = {}
+        for eq in tree.expressions:
+            if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
+                raise CxchainError(f"UPDATE on the Spark engine: unsupported assignment {eq.sql()}")
+            sets[eq.this.name] = eq.expression
+        where = tree.args.get("where")
+        cond: exp.Expr = where.this if where is not None else exp.true()
+        source = tree.args.get("from") or tree.args.get("from_")
+        relation: exp.Expr = exp.to_table(name).as_(ref) if ref != name else exp.to_table(name)
+        query = exp.select().from_(relation)
+        if source is not None:
+            src = source.this
+            if isinstance(src, exp.Table) and not src.args.get("joins"):
+                rows: exp.Expr = exp.to_table(src.name)
+            elif isinstance(src, exp.Subquery) and src.alias:
+                rows = src.this.subquery("__cx_from")
+            else:
+                raise CxchainError("UPDATE ... FROM on the Spark engine takes one table or one aliased subquery")
+            # LEFT JOIN on the condition, with a marker column, so that the rows it does not match are kept
+            marked = exp.select("*", exp.alias_(exp.true(), "__cx_matched")).from_(rows)
+            query = query.join(marked.subquery(src.alias_or_name), on=cond, join_type="left")
+            cond = exp.column("__cx_matched", table=src.alias_or_name).is_(exp.true())
+        columns = self.spark.table(name).columns
+        unknown = set(sets) - set(columns)
+        if unknown:
+            raise CxchainError(f"UPDATE {name}: no column {', '.join(sorted(unknown))}")
+        cols = [exp.alias_(exp.Case(ifs=[exp.If(this=cond.copy(), true=sets[c].copy())],
+                                    default=exp.column(c, table=ref)), c)
+                if c in sets else exp.column(c, table=ref) for c in columns]
+        self.write_table(name, self.dataframe(query.select(*cols)))
+
     def run_statement(self, tree: exp.Expr) -> SparkResult:
         """Run one bound DuckDB statement on Spark."""
         if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() in ("TABLE", "VIEW"):
@@ -309,7 +356,10 @@ class SparkEngine:
                 elif not tree.args.get("exists"):
                     raise CxchainError(f"table {table.name} does not exist")
             return SparkResult([], [])
-        if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+        if isinstance(tree, exp.Update):
+            self._update(tree)
+            return SparkResult([], [])
+        if isinstance(tree, (exp.Insert, exp.Delete, exp.Merge)):
             raise CxchainError(f"{tree.key.upper()} is not supported on the Spark engine: write the transform as "
                                "CREATE OR REPLACE TABLE ... AS SELECT")
         df = self.dataframe(tree)
