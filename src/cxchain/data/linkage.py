@@ -86,6 +86,9 @@ MIN_IDENTITIES_TO_TRAIN = 500
 
 _P = "__cx_link"  # prefix of the working tables
 
+#: Floor of a trained agreement level's m probability (see ``_train``).
+MIN_AGREEMENT_M = 1e-4
+
 
 @dataclass
 class LinkResult:
@@ -157,7 +160,8 @@ def default_settings() -> Any:
             # a first initial ("i brookstead") may be the same person; two different first names with the
             # same surname are, most often, two people of one household: kept apart as their own level so
             # that agreement on a surname is not read as evidence when the first names disagree
-            lvl(f"{last_close} AND left(first_name_l, 1) = left(first_name_r, 1)", "surname close, first initial agrees"),
+            lvl(f"{last_close} AND (length(first_name_l) = 1 OR length(first_name_r) = 1) "
+                "AND left(first_name_l, 1) = left(first_name_r, 1)", "surname close, first initial agrees"),
             lvl(last_close, "surname close, first names differ"),
             lvl("first_name_canon_l = first_name_canon_r", "first name only"),
             cll.ElseLevel(),
@@ -374,6 +378,14 @@ def _train(make_linker: Any, settings: Any, n_ident: int, seed: int, fallback: d
     # EM over a blocked sample re-estimates the prior on *blocked* pairs, where matches are far
     # more common than among all pairs: keep the prior estimated over all pairs.
     model["probability_two_random_records_match"] = lam
+    # An agreement level EM drove to almost no matches (a training population whose movers all left their
+    # postcode district) would veto every real match it fires on: agreement is never near-proof of a
+    # non-match, so its m is floored.  "Else" levels (disagreement) may stay decisive.
+    for comp in model.get("comparisons", []):
+        for lev in comp.get("comparison_levels", []):
+            m = lev.get("m_probability")
+            if not lev.get("is_null_level") and lev.get("sql_condition", "").strip().upper() != "ELSE" and m is not None:
+                lev["m_probability"] = max(float(m), MIN_AGREEMENT_M)
     return _fill_missing(model, fallback)
 
 

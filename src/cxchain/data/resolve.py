@@ -21,6 +21,10 @@ import pyarrow as pa
 from .identity import nickname_sql, normalise_identities
 from .linkage import link_identities
 
+#: At most this many name-only customers of one name, with no named customer of it, are taken for one person:
+#: more is a common name, not one busy customer.
+MAX_NAME_ONLY = 3
+
 _IDENTIFYING = ("customer_id", "email", "phone", "postcode", "address", "uprn", "dob", "last_name")
 
 
@@ -99,15 +103,16 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
 
     - exactly two strong customers whose details cannot be compared (a call centre's record holds a
       mobile, the CRM's a postcode and date of birth) are one: nothing but the name can be compared, and
-      only they hold it.  Any detail both hold that disagrees (email, date of birth, postcode, mobile;
-      not a landline, which a household shares, against a mobile) keeps them apart;
+      only they hold it.  Any detail both hold that disagrees (email, date of birth, postcode, property,
+      household, a mobile against a mobile or a landline against a landline; not a landline, which a
+      household shares, against a mobile) keeps them apart;
     - then, exactly one strong customer: every weak one joins it, unless both hold an email (different
       emails are two people; the same email was merged already);
-    - no strong customer: the weak ones are one person when they hold at most one email between them
-      (three chats signed "Jane Doe", one with an email);
+    - no strong customer: the weak ones are one person when they are at most ``MAX_NAME_ONLY`` and hold at
+      most one email between them (three chats signed "Jane Doe", one with an email);
     - otherwise the name is shared and nothing merges.
 
-    A customer whose name maps to different targets stays apart.  Returns the number of records whose
+    A name-only customer whose name points at different targets stays apart.  Returns the number of records whose
     customer changed.
     """
     strong = " OR ".join(f"n.{c} IS NOT NULL" for c in ("customer_id", "phone", "postcode", "address", "uprn", "dob",
@@ -117,13 +122,15 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
         ident.execute(f"""
             CREATE OR REPLACE TEMP TABLE _cx_names AS
             SELECT k.customer_key, {nickname_sql("n.first_name")} AS first, n.last_name AS last, n.email, n.dob, n.postcode,
-                   CASE WHEN starts_with(n.phone, '07') THEN n.phone END AS mobile, ({strong}) AS strong
+                   CASE WHEN NOT regexp_matches(n.phone, '^0[12]') THEN n.phone END AS mobile,
+                   CASE WHEN regexp_matches(n.phone, '^0[12]') THEN n.phone END AS landline, n.uprn, n.household_id,
+                   ({strong}) AS strong
             FROM ids_norm n JOIN {keys} k USING (record_id)""")
 
     names_table()
     # two strong customers of a name, nothing comparable between them disagreeing
     disagree = " OR ".join(f"(coalesce(len(a.{f}), 0) > 0 AND coalesce(len(b.{f}), 0) > 0 AND NOT list_has_any(a.{f}, b.{f}))"
-                           for f in ("emails", "dobs", "postcodes", "mobiles"))
+                           for f in ("emails", "dobs", "postcodes", "mobiles", "landlines", "uprns", "households"))
     moved = _apply_merges(ident, keys, ident.execute(f"""
         WITH s AS (SELECT customer_key, bool_or(strong) AS strong FROM _cx_names GROUP BY 1),
         names AS (SELECT DISTINCT first, last, customer_key FROM _cx_names WHERE length(first) > 1 AND last IS NOT NULL),
@@ -133,17 +140,20 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
         c AS (SELECT customer_key, list(DISTINCT email) FILTER (WHERE email IS NOT NULL) AS emails,
                      list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL) AS dobs,
                      list(DISTINCT postcode) FILTER (WHERE postcode IS NOT NULL) AS postcodes,
-                     list(DISTINCT mobile) FILTER (WHERE mobile IS NOT NULL) AS mobiles
+                     list(DISTINCT mobile) FILTER (WHERE mobile IS NOT NULL) AS mobiles,
+                     list(DISTINCT landline) FILTER (WHERE landline IS NOT NULL) AS landlines,
+                     list(DISTINCT uprn) FILTER (WHERE uprn IS NOT NULL) AS uprns,
+                     list(DISTINCT household_id) FILTER (WHERE household_id IS NOT NULL) AS households
               FROM _cx_names WHERE customer_key IN (SELECT a FROM two UNION ALL SELECT b FROM two) GROUP BY 1),
         ok AS (SELECT two.a, two.b FROM two JOIN c a ON a.customer_key = two.a JOIN c b ON b.customer_key = two.b
                WHERE NOT ({disagree})),
-        -- a customer paired with different partners (it holds two names) stays apart
+        -- a customer paired with different partners (it holds two names) is left out of the pairs
         lone AS (SELECT w, any_value(partner) AS partner FROM (SELECT a AS w, b AS partner FROM ok UNION ALL SELECT b, a FROM ok)
                  GROUP BY w HAVING count(DISTINCT partner) = 1)
         SELECT w, partner FROM lone ORDER BY w""").fetchall())
     if moved:
         names_table()
-    moved += _apply_merges(ident, keys, ident.execute("""
+    moved += _apply_merges(ident, keys, ident.execute(f"""
         WITH c AS (SELECT customer_key, bool_or(strong) AS strong, count(DISTINCT email) AS emails
                    FROM _cx_names GROUP BY 1),
         names AS (SELECT DISTINCT n.first, n.last, n.customer_key, c.strong, c.emails
@@ -152,7 +162,8 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
                             max(customer_key) FILTER (WHERE strong) AS strong_key,
                             count(*) FILTER (WHERE NOT strong AND emails > 0) AS weak_with_email,
                             min(customer_key) FILTER (WHERE NOT strong AND emails > 0) AS weak_email_key,
-                            min(customer_key) FILTER (WHERE NOT strong) AS first_weak
+                            min(customer_key) FILTER (WHERE NOT strong) AS first_weak,
+                            count(*) FILTER (WHERE NOT strong) AS n_weak
                      FROM names GROUP BY 1, 2),
         target AS (
             -- one strong customer of the name: the weak ones join it (not when both hold an email)
@@ -163,7 +174,7 @@ def _merge_by_unique_name(ident: duckdb.DuckDBPyConnection, keys: str) -> int:
             -- no strong customer: the weak ones are one, around the one holding an email if there is one
             SELECT w.customer_key, coalesce(p.weak_email_key, p.first_weak)
             FROM names w JOIN per_name p USING (first, last)
-            WHERE NOT w.strong AND p.n_strong = 0 AND p.weak_with_email <= 1 AND w.emails <= 1),
+            WHERE NOT w.strong AND p.n_strong = 0 AND p.n_weak <= {MAX_NAME_ONLY} AND p.weak_with_email <= 1 AND w.emails <= 1),
         lone AS (SELECT w, any_value(partner) AS partner FROM target WHERE w <> partner GROUP BY w
                  HAVING count(DISTINCT partner) = 1)
         SELECT w, partner FROM lone ORDER BY w""").fetchall())
