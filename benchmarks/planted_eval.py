@@ -5,7 +5,7 @@
 For each seed and sector: build the demo workspace (links 1 and 2, no loop), then print how
 consistently contacts of each generator reason land on one workspace reason (``reason_agreement``),
 failure-demand accuracy per source (value/failure against the planted label; ``unknown`` counts as
-wrong) and per kind of evidence that decided it and, for each planted finding-level truth (failure-share change, repeat hot spot, CSAT
+wrong) and, for each planted finding-level truth (failure-share change, repeat hot spot, CSAT
 driver), the matching finding in the story's top five with its value against the planted value.
 Targets (issue 3, item 13): every planted truth in the top five, right sign, within 10 % relative;
 with ``--no-effects`` (negative controls) none of them there.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cxchain import Workspace
 from cxchain.demo import generate
-from cxchain.demo.evaluate import demand_accuracy, demand_by_evidence, planted_findings, reason_agreement
+from cxchain.demo.evaluate import demand_accuracy, planted_findings, reason_agreement
 from cxchain.demo.workspace import DEMO_COSTS
 from cxchain.settings import SourceConfig
 
@@ -56,9 +56,6 @@ def main() -> None:
             print(f"{sector} seed {seed}, {a.contacts} contacts, effects {'off' if a.no_effects else 'on'} ({secs:.0f} s)")
             print("  failure-demand accuracy: " + ", ".join(f"{s} {v['accuracy']:.1%} (n={v['n']}, unknown {v['unknown']:.1%})"
                                                          for s, v in acc.items()))
-            ev = demand_by_evidence(ws, path / manifest["truth_files"]["contacts"])
-            print("  decided by: " + ", ".join(f"{e} {v['share']:.1%}" + (f" ({v['accuracy']:.1%} right)" if v["accuracy"] is not None else "")
-                                              for e, v in ev.items()))
             agree = reason_agreement(ws, path / manifest["truth_files"]["contacts"])
             print(f"  reasons: one-to-one agreement with the generator's {agree['one_to_one']:.1%}, majority "
                   f"agreement {agree['agreement']:.1%}, collapsed {agree['collisions'] or 'none'}")

@@ -41,26 +41,3 @@ def test_failure_sentences_score_above_value_sentences(embedder):
 
 def test_no_text_means_no_failure(embedder):
     assert failure_probability([None, "", "ok"], embedder) == [(0.0, None)] * 3
-
-
-def test_contact_details_are_not_sentences():
-    text = "Hi. My email is [EMAIL]. Address: [ADDRESS] [POSTCODE]. The new collection calendar makes no sense to me."
-    assert sentences(text) == ["The new collection calendar makes no sense to me."]
-    # a sentence that keeps its meaning without the personal data stays
-    assert sentences("[NAME] from the repairs team never came back to finish the job.") == [
-        "from the repairs team never came back to finish the job."]
-
-
-def test_did_not_understand_is_read_in_its_paraphrases(embedder):
-    confused = ["Hello. I got your leaflet about the changes and I have no clue what day I should put the bin out now.",
-                "Your letter says I owe money but I can't work out whether I actually need to pay it.",
-                "I tried the online form three times and I still don't know what it wants from me.",
-                "The letter about my benefit makes no sense to me, what am I meant to do?",
-                "I've read the new rules twice and I'm still confused about which permit I need."]
-    texts = (confused + VALUE) * 30
-    probs = failure_probability(texts, embedder, sample=len(texts))
-    got = {t: p for (p, _), t in zip(probs, texts, strict=True)}
-    # nine distinct texts are a thin sample to distil from; measured: confused 0.05-0.95 (mean 0.50), value at most
-    # 0.14 (with the first two "did not understand" prototypes only: mean 0.22 against 0.03, one above the threshold)
-    assert sum(got[t] for t in confused) / len(confused) - sum(got[t] for t in VALUE) / len(VALUE) > 0.3, got
-    assert sum(got[t] >= THRESHOLD for t in confused) >= 2 and all(got[t] < THRESHOLD for t in VALUE), got

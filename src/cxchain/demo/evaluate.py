@@ -18,7 +18,7 @@ from typing import Any
 
 from ..workspace import Workspace
 
-__all__ = ["FINDING_KIND", "demand_accuracy", "demand_by_evidence", "planted_findings", "reason_agreement"]
+__all__ = ["FINDING_KIND", "demand_accuracy", "planted_findings", "reason_agreement"]
 
 #: Planted truth kind (truth.json) -> the finding kind that estimates it.
 FINDING_KIND = {"policy_change": "failure_shift", "repeat_hot_spot": "repeat_hotspot", "csat_driver": "csat_driver"}
@@ -42,27 +42,6 @@ def demand_accuracy(ws: Workspace, truth_contacts: Path) -> dict[str, dict[str, 
                    avg(CAST(g.demand = 'unknown' AS DOUBLE))
             FROM got g JOIN truth t USING (source, source_key) GROUP BY ROLLUP (g.source) ORDER BY 1""").fetchall()
     return {str(s): {"accuracy": round(float(a), 4), "n": int(n), "unknown": round(float(u), 4)} for s, a, n, u in rows}
-
-
-def demand_by_evidence(ws: Workspace, truth_contacts: Path) -> dict[str, dict[str, float | None]]:
-    """Per kind of evidence that decided a contact's demand (``text_cue``, ``repeat``, ``text_model``, ``reason``,
-    ``agent_note``, ``none``): how many contact records it decided (``n``), the ``share`` of all records, and the
-    share of those whose value/failure label matches the planted one (``accuracy``; None for ``none``, which
-    decides nothing)."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"CREATE TABLE truth AS SELECT source, source_key, demand FROM read_parquet('{Path(truth_contacts)}') "
-                "WHERE entity = 'contact'")
-    with ws.store.read() as d:
-        con.register("got", d.sql("SELECT f.source, f.source_key, cd.demand, cd.evidence FROM contact_fact f "
-                                  "JOIN contact_demand cd USING (record_id)").to_arrow_table())
-        rows = con.execute("""
-            SELECT g.evidence, count(*), count(*) / sum(count(*)) OVER (),
-                   avg(CAST(g.demand = t.demand AS DOUBLE)) FILTER (WHERE g.demand <> 'unknown')
-            FROM got g JOIN truth t USING (source, source_key) GROUP BY 1 ORDER BY 2 DESC""").fetchall()
-    return {str(e): {"n": int(n), "share": round(float(sh), 4), "accuracy": None if a is None else round(float(a), 4)}
-            for e, n, sh, a in rows}
 
 
 def reason_agreement(ws: Workspace, truth_contacts: Path) -> dict[str, Any]:

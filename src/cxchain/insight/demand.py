@@ -1,6 +1,6 @@
 """Failure demand: is each contact value demand, failure demand, or unknown, and which kind of failure.
 
-Six kinds of evidence, strongest first (Vanguard's typology, domain brief section 2):
+Four sources of evidence, strongest first (Vanguard's typology, domain brief section 2):
 
 1. **Text cues** in the customer's own words: chasing ("still waiting", "no one got back to
    me"), not done right ("still not fixed", "came back"), did not understand ("what does this
@@ -14,30 +14,13 @@ Six kinds of evidence, strongest first (Vanguard's typology, domain brief sectio
 3. **The customer's own sentences**, read by a model distilled from failure and value prototypes
    (:mod:`.demand_text`): where a contact has the customer's words, this decides between value and
    failure when 1 and 2 are silent (measured on the sample organisation's chats and emails: 76.3%
-   accuracy, against 65.6% when the reason's typology decides; with the broader prototypes of
-   ``FAILURE_MODEL_VERSION`` 2, 86.1 % and 87.1 % of the chats and emails it decides on the 20,000-contact
-   council and housing demos, seed 0, against 78.1 % and 78.4 % before, and the share it calls failure
-   is near the true share: 21.5 % against 23.3 % in the council).
+   accuracy, against 65.6% when the reason's typology decides).
 4. **The reason's typology** in the workspace taxonomy: a reason is value demand, failure demand
-   (with its failure type) or either; a reason typed failure decides here.
-5. **The agent's recorded outcome**: a wrap note (the agent's note on a contact with no customer
-   words, such as a call) that records a service given with no failure shorthand ("resolved FCR",
-   "info given", "adv re process", "sent link", "booked", "pmt taken", "details updated") is value
-   demand (:data:`AGENT_VALUE_CUES`).  Without it a call whose note has no failure cue has no evidence
-   at all, and most of those are value demand: measured on the 20,000-contact council demo, 84 % of
-   the calls left ``unknown`` were value demand, so leaving them out of a failure share inflated it.
-6. A reason typed value demand.
+   (with its failure type) or either.
 
-A contact with none of these (an unclassified reason, no cue, no repeat, an empty or uninformative
-note) is ``unknown``: counted and reported, never guessed.  An IVR session that ended in the IVR
-(self-served or hung up) is no evidence either way: checking progress in the IVR is failure demand
-as much as paying a bill there is value demand, so only its menu option's reason speaks for it.
-
-The ``evidence`` column says which decided: ``text_cue`` (1, customer words or agent failure
-shorthand), ``repeat`` (2), ``text_model`` (3), ``reason`` (4 and 6), ``agent_note`` (5), ``none``
-(``cxchain.demo.evaluate.demand_by_evidence`` measures each against the sample organisation's truth).
-Avoidable contact = failure demand; value demand that customers could have self-served is reported
-apart (``self_serviceable``).
+A contact with none of these (an unclassified reason, no cue, no repeat) is ``unknown``: counted
+and reported, never guessed.  Avoidable contact = failure demand; value demand that customers
+could have self-served is reported apart (``self_serviceable``).
 """
 
 from __future__ import annotations
@@ -61,10 +44,7 @@ CUES: dict[str, str] = {
                       r"|came back|broke again|happened again|wrong (amount|address|bill|item)|(got|made) (it|a) wrong"
                       r"|mistake|missed again|didn.t (fix|sort|collect)|not sorted)",
     "did_not_understand": r"(don.t understand|do not understand|what does (this|the|your) (letter|bill|notice|email|statement) mean"
-                          r"|confus(ed|ing)|doesn.t make sense|makes no sense|not clear|unclear|explain (my|the|this) (bill|letter|statement)"
-                          r"|(can.t|cannot|couldn.t|could not) (make sense|work out|figure out|follow)|no idea (what|which|how|why|whether)"
-                          r"|(don.t|do not|didn.t) (know|get) what (this|it|that) means|(got|getting|get) (lost|confused)"
-                          r"|(doesn.t|does not|didn.t|did not) (say|tell me|explain) (what|how|when|why|which))",
+                          r"|confus(ed|ing)|doesn.t make sense|makes no sense|not clear|unclear|explain (my|the|this) (bill|letter|statement))",
     "complaint": r"(\bcomplain|\bcomplaint\b|unacceptable|disgrace|disgusted|appalling|ombudsman|formal complaint)",
 }
 
@@ -75,26 +55,8 @@ CUES: dict[str, str] = {
 AGENT_CUES: dict[str, str] = {
     "complaint": r"(\bcomp(laint)?\.? ?(adv|advice|logged|raised|rec|received)\b|\bstage ?[12]\b)",
     "chasing_progress": r"(\bchas(e|ed|ing)\b|\bcb ?req|call ?back req|\b[2-9](nd|rd|th) call\b|\bescalat|\bre-?rais(e|ed)\b)",
-    "not_done_right": r"(\bre-?(logged|opened|called)\b|\bapologi[sz](ed|e)\b|\brecall(ed)?\b|\bno.?show\b|\bd\.?n\.?a\b"
-                      r"|\b(not|nothing|never|wasn.t|isn.t|hasn.t been) (done|completed?|fixed|sorted|resolved)\b)",
+    "not_done_right": r"(\bre-?(logged|opened|called)\b|\bapologi[sz](ed|e)\b|\brecall(ed)?\b)",
     "did_not_understand": r"(\bexpl(ained)?\.? ?(letter|bill|statement|notice|charges?)\b)",
-}
-
-
-#: Wrap-note shorthand agents use to record a service given (value demand), by what was done; matched on
-#: the agent's note of a contact with no customer words (a call), and only when no failure cue, repeat,
-#: text model or failure-typed reason decided first, so "comp adv" or "re-logged" stay failure demand.
-#: Whole words, as agents type them: an outcome, not a topic ("bin query" says nothing either way).
-AGENT_VALUE_CUES: dict[str, str] = {
-    "resolved": r"(\bresolved\b|\bfcr\b|\bsorted\b|\bdone\b|\bcompleted?\b|\bnfa\b|no further action|query answered)",
-    "informed": r"(\badv(ised)?\b|advice given|\binfo(rmation)? (given|provided|sent)\b|\bi/g\b"
-                r"|\bexpl(ained)? (how|process|procedure|options|next steps)\b|\bclarified\b)",
-    "signposted": r"(\bsignpost(ed)?\b|\bs/p\b|\bsent (a |the )?(link|form|leaflet|info|details)\b"
-                  r"|\b(link|form|leaflet) (sent|emailed)\b|\breferred to (website|web|online)\b)",
-    "transacted": r"(\bbooked\b|\bpaid\b|\b(pmt|payment) (taken|made)\b|\bcard pmt\b|\bdd (set ?up|setup|amended)\b"
-                  r"|\bset ?up\b|\bordered\b|\brenewed\b|\bregistered\b|\bapp(lication)? (taken|submitted|made)\b)",
-    "recorded": r"(\blogged\b|\breported\b|\braised\b|\bupdated\b|\bamended\b|\bcoa\b"
-                r"|\b(address|details|name|bank details|circs) (changed|updated|amended)\b)",
 }
 
 
@@ -175,9 +137,6 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
                                                ("did_not_understand", CUES["did_not_understand"])))
     note = "lower(coalesce(c.agent_text, ''))"
     cue_cases += " " + " ".join(f"WHEN regexp_matches({note}, '{pattern}') THEN '{kind}'" for kind, pattern in AGENT_CUES.items())
-    # a wrap note: the agent's note on a contact that is not a message thread and has no customer words
-    value_note = ("c.message_count IS NULL AND nullif(trim(coalesce(c.text, '')), '') IS NULL AND regexp_matches("
-                  + note + ", '" + "|".join(AGENT_VALUE_CUES.values()) + "')")
     has_tf = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'contact_text_failure'").fetchall()[0][0]
     text_failure = ("contact_text_failure" if has_tf else
                     "(SELECT NULL::VARCHAR AS record_id, NULL::DOUBLE AS p_failure, NULL::VARCHAR AS failure_type)")
@@ -188,8 +147,7 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
         base AS (
             SELECT c.record_id, coalesce(c.interaction_ref, c.record_id) AS interaction_id, c.started_at,
                    coalesce(c.ended_at, c.started_at) AS ended_at, c.transfers, rc.customer_key,
-                   cr.reason_id, cr.reason_group, {key} AS rkey, CASE {cue_cases} END AS cue,
-                   {value_note} AS value_note
+                   cr.reason_id, cr.reason_group, {key} AS rkey, CASE {cue_cases} END AS cue
             FROM c LEFT JOIN contact_reason cr USING (record_id) LEFT JOIN record_customer rc USING (record_id)
             LEFT JOIN contact_issue ci USING (record_id)),
         -- one row per interaction (an IVR session and the call legs it led to are one contact)
@@ -207,15 +165,12 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
             FROM seq GROUP BY 1),
         rep AS (SELECT b.record_id, irep.is_repeat FROM base b JOIN irep USING (interaction_id)),
         -- a cue anywhere in an interaction (the agent's note on the call) speaks for its IVR session too
-        icue AS (SELECT interaction_id, min(cue) AS cue FROM base WHERE cue IS NOT NULL GROUP BY 1),
-        -- and so does a recorded outcome (the IVR session that led to the call was the same demand)
-        inote AS (SELECT interaction_id, bool_or(value_note) AS value_note FROM base GROUP BY 1)
+        icue AS (SELECT interaction_id, min(cue) AS cue FROM base WHERE cue IS NOT NULL GROUP BY 1)
         SELECT b.record_id,
                CASE WHEN b.cue IS NOT NULL THEN 'failure'
                     WHEN coalesce(rep.is_repeat, FALSE) THEN 'failure'
                     WHEN tf.p_failure IS NOT NULL THEN CASE WHEN tf.p_failure >= {threshold} THEN 'failure' ELSE 'value' END
                     WHEN r.r_demand = 'failure' THEN 'failure'
-                    WHEN b.value_note THEN 'value'
                     WHEN r.r_demand = 'value' THEN 'value'
                     ELSE 'unknown' END AS demand,
                CASE WHEN b.cue IS NOT NULL THEN b.cue
@@ -223,14 +178,12 @@ def classify_demand(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, settings
                     WHEN tf.p_failure IS NOT NULL THEN CASE WHEN tf.p_failure >= {threshold} THEN tf.failure_type END
                     WHEN r.r_demand = 'failure' THEN coalesce(r.r_failure_type, 'not_done_right') END AS failure_type,
                CASE WHEN b.cue IS NOT NULL THEN 'text_cue' WHEN coalesce(rep.is_repeat, FALSE) THEN 'repeat'
-                    WHEN tf.p_failure IS NOT NULL THEN 'text_model' WHEN r.r_demand = 'failure' THEN 'reason'
-                    WHEN b.value_note THEN 'agent_note' WHEN r.r_demand = 'value' THEN 'reason' ELSE 'none' END AS evidence,
+                    WHEN tf.p_failure IS NOT NULL THEN 'text_model'
+                    WHEN r.r_demand IN ('failure', 'value') THEN 'reason' ELSE 'none' END AS evidence,
                coalesce(rep.is_repeat, FALSE) AS is_repeat,
                coalesce(r.r_self, FALSE) AND NOT (b.cue IS NOT NULL OR coalesce(rep.is_repeat, FALSE) OR r.r_demand = 'failure')
                    AS self_serviceable
-        FROM (SELECT b.* EXCLUDE (cue, value_note), coalesce(b.cue, icue.cue) AS cue,
-                     coalesce(b.value_note, FALSE) OR coalesce(inote.value_note, FALSE) AS value_note
-              FROM base b LEFT JOIN icue USING (interaction_id) LEFT JOIN inote USING (interaction_id)) b
+        FROM (SELECT b.* EXCLUDE (cue), coalesce(b.cue, icue.cue) AS cue FROM base b LEFT JOIN icue USING (interaction_id)) b
         LEFT JOIN rep USING (record_id) LEFT JOIN _reasons r ON r.reason_id = b.reason_id
         LEFT JOIN {text_failure} tf USING (record_id)""")
     con.unregister("_reasons")

@@ -23,47 +23,23 @@ import numpy as np
 
 from ..data.redact import strip_placeholders
 
-# Prototypes are written from the failure-demand typology (domain brief section 2), several per type in
-# the plain words customers use, so the embedding model finds each type's paraphrases: with two
-# "did not understand" prototypes (both about a letter) the distilled model missed most of that type
-# (measured on the 20,000-contact council demo, before and after a confusing new bin schedule).
 FAILURE_PROTOTYPES: dict[str, tuple[str, ...]] = {
     "chasing_progress": (
         "I'm still waiting for someone to get back to me", "nobody has contacted me since I reported it",
         "this is the third time I have had to ask", "I was told someone would call me back and they never did",
-        "why hasn't this been sorted yet", "I was promised an appointment and no one turned up",
-        "can you tell me what is happening with my request", "it has taken much longer than you said it would",
-        "I have left messages and nobody has replied", "when is this actually going to be done"),
+        "why hasn't this been sorted yet", "I was promised an appointment and no one turned up"),
     "not_done_right": (
         "you said it would be done but it hasn't been", "the job was not finished properly",
-        "it broke again after it was repaired", "you got it wrong again", "the information you gave me was wrong",
-        "your records about me are wrong", "the work was left half done", "you have charged me the wrong amount",
-        "it was closed as complete but nothing was done"),
-    "did_not_understand": (
-        "I don't understand the letter you sent me", "I keep getting different answers",
-        "I don't know what I am supposed to do now", "I can't work out what this means for me",
-        "nobody has explained how this works", "the instructions on the website are confusing",
-        "I don't know whether I have to pay this",
-        "the form asks for things I don't have", "I'm confused about what happens next"),
-    "complaint": ("I want to make a complaint", "I want to speak to a manager", "I will be taking this to my MP",
-                  "I am not happy with the way I have been treated"),
-    "repeat_unresolved": ("I have been passed from one department to another", "the same problem has come back",
-                          "nothing has changed since I last contacted you", "I have already explained all of this before",
-                          "I keep having to report the same thing"),
+        "it broke again after it was repaired", "you got it wrong again", "the information you gave me was wrong"),
+    "did_not_understand": ("I don't understand the letter you sent me", "I keep getting different answers"),
+    "complaint": ("I want to make a complaint",),
+    "repeat_unresolved": ("I have been passed from one department to another",),
 }
 VALUE_PROTOTYPES: tuple[str, ...] = (
     "I would like to report a problem", "can I pay my bill", "I need to book an appointment",
     "please can you tell me how to apply", "I am moving house next month", "I want to update my details",
     "can you send me a copy of my statement", "is there a discount I can get", "I have a question about my account",
-    "I'd like to request a new bin", "how do I register for this service", "thank you for your help",
-    "something has broken and needs fixing", "I want to cancel my direct debit", "what are your opening times",
-    "I need to tell you about a change in my circumstances", "could you check my balance please",
-    # a request for service and contact details say nothing of failure: without these the distilled model
-    # read "please sort it" and a bare "my email is" as failure
-    "can you sort this out for me please", "you can contact me by email or phone")
-#: Bump when reading a text changes (prototypes, sentences): stored readings are keyed by it and the text.
-FAILURE_MODEL_VERSION = 2
-_DETAILS_WORDS = 4
+    "I'd like to request a new bin", "how do I register for this service", "thank you for your help")
 THRESHOLD = 0.6  # P(failure) of the most failure-like sentence at or above which the contact is failure demand
 _MIN_SIM, _MARGIN = 0.5, 0.05
 _QUOTE = re.compile(r"\n\s*>|\nOn \d{1,2}[/ ]|\n-{2,}\s*Original")
@@ -71,18 +47,9 @@ _SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def sentences(text: str | None, *, limit: int = 8) -> list[str]:
-    """The customer's own sentences: placeholders removed, quoted replies dropped, and so are contact
-    details ("my email is [EMAIL]", "Address: [ADDRESS] [POSTCODE]"): a sentence that held personal data
-    and has at most four words without it says nothing about demand, and the lexical model read its
-    leftover words ("my email is") as failure."""
-    t = _QUOTE.split(text or "", maxsplit=1)[0]
-    out = []
-    for raw in _SPLIT.split(t):
-        s = strip_placeholders(raw)
-        if len(s) < 12 or (s != raw.strip() and len(s.split()) <= _DETAILS_WORDS):
-            continue
-        out.append(s)
-    return out[:limit]
+    """The customer's own sentences: placeholders removed, quoted replies dropped."""
+    t = _QUOTE.split(strip_placeholders(text), maxsplit=1)[0]
+    return [s.strip() for s in _SPLIT.split(t) if len(s.strip()) >= 12][:limit]
 
 
 @dataclass

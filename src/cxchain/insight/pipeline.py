@@ -28,7 +28,6 @@ from ..engine.insight import (
     score_contacts_on,
 )
 from .analyse import generate_findings
-from .demand_text import FAILURE_MODEL_VERSION
 from .findings import save_findings
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy, save_taxonomy, starter_taxonomy
 
@@ -85,9 +84,7 @@ CONTACT_REASON_SQL = """
     FROM own ORDER BY record_id"""
 
 #: The texts failure demand is read from: current contacts with the customer's own words.
-# A reading is kept while its text and the failure model's version are unchanged.
-TEXT_FAILURE_INPUTS_SQL = ("SELECT record_id, text, md5(concat('" + str(FAILURE_MODEL_VERSION) + "', chr(31), text)) AS text_key "
-                           "FROM contact WHERE valid_to IS NULL AND text IS NOT NULL")
+TEXT_FAILURE_INPUTS_SQL = "SELECT record_id, text, md5(text) AS text_key FROM contact WHERE valid_to IS NULL AND text IS NOT NULL"
 
 # Bump when the reason classifier changes in a way that should relabel every contact.
 # 4: the embedded sample and the ambiguous texts are chosen by a hash of the text (a query on any

@@ -48,9 +48,7 @@ def build_story(con: duckdb.DuckDBPyConnection, settings: Any, *, run: Any = "",
     unknowns = [f"{unclassified[0]:,} contacts ({unclassified[0] / max(unclassified[1], 1):.1%}) fit no reason in the taxonomy yet: "
                 "review the discovery proposals.",
                 f"{unknown_demand[0]:,} contacts ({unknown_demand[0] / max(unknown_demand[1], 1):.1%}) could not be classed as value or "
-                "failure demand: nothing said which (no customer words, no failure cue or recorded outcome in the agent's "
-                "note, not a repeat, a reason that can be either), such as abandoned calls, empty wrap notes and IVR "
-                "sessions that ended in the IVR.",
+                "failure demand.",
                 f"{surveyed[0] - surveyed[1]:,} survey responses could not be tied to the contact they followed."]
     small = int(settings["metrics.small_number"])
     conventions = {k: settings[k] for k in ("metrics.version", "metrics.repeat_window_days", "metrics.repeat_same_reason",
