@@ -41,6 +41,7 @@ from cxchain import Workspace
 from cxchain.data.identity import normalise_identities
 from cxchain.data.linkage import _components
 from cxchain.demo import generate
+from cxchain.demo.identities import pairwise_scores
 from cxchain.demo.workspace import DEMO_COSTS
 from cxchain.settings import SourceConfig
 
@@ -56,12 +57,9 @@ def build(path: Path, sector: str, contacts: int, seed: int) -> Workspace:
 
 def _pairwise(con: duckdb.DuckDBPyConnection, rows: str) -> tuple[float, float, float]:
     """Pairwise precision, recall and F1 of customer_key against person_id over the rows of ``rows``."""
-    tp, pp, ap = con.execute(f"""
-        SELECT (SELECT sum(c * (c - 1) / 2) FROM (SELECT count(*) c FROM {rows} GROUP BY person_id, customer_key)),
-               (SELECT sum(c * (c - 1) / 2) FROM (SELECT count(*) c FROM {rows} GROUP BY customer_key)),
-               (SELECT sum(c * (c - 1) / 2) FROM (SELECT count(*) c FROM {rows} GROUP BY person_id))""").fetchall()[0]
-    p, r = float(tp) / float(pp), float(tp) / float(ap)
-    return p, r, 2 * p * r / (p + r)
+    df = con.sql(f"SELECT customer_key, person_id FROM {rows}").df()
+    s = pairwise_scores(df["customer_key"], df["person_id"])
+    return s["precision"], s["recall"], s["f1"]
 
 
 def score(ws: Workspace, truth_file: Path) -> dict[str, float]:
@@ -119,7 +117,7 @@ def recall_ceiling(ws: Workspace, con: duckdb.DuckDBPyConnection) -> float:
 
 
 def population(seeds: list[int]) -> None:
-    from cxchain.demo.identities import make_population, pairwise_scores, resolve_population
+    from cxchain.demo.identities import make_population, resolve_population
 
     f1 = []
     for seed in seeds:
